@@ -1,0 +1,137 @@
+// The CPU reference backend: plain loops over Float64Array, one file per op
+// family. It is slow on purpose and meant to be obviously correct; the
+// WebGPU kernels are checked against it.
+//
+// This file only moves storages in and out and keeps the memory accounts;
+// the arithmetic is in the files it imports.
+
+import type {
+  Backend,
+  BackendMemory,
+  BinaryOp,
+  MatmulArgs,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from '../backend';
+import { binary, unary, unaryGrad } from './elementwise';
+import { gather, scatter } from './layout';
+import { matmul } from './matmul';
+import { reduce } from './reduce';
+import { softmax } from './softmax';
+
+const BYTES_PER_ELEMENT = Float64Array.BYTES_PER_ELEMENT;
+
+class CpuStorage implements Storage {
+  readonly backend: CpuBackend;
+  readonly size: number;
+  readonly data: Float64Array;
+  released = false;
+
+  constructor(backend: CpuBackend, data: Float64Array) {
+    this.backend = backend;
+    this.size = data.length;
+    this.data = data;
+  }
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+
+  private bytesInUse = 0;
+  private peakBytes = 0;
+
+  fromArray(data: ArrayLike<number>): Storage {
+    return this.adopt(Float64Array.from(data));
+  }
+
+  full(size: number, value: number): Storage {
+    if (!Number.isInteger(size) || size < 0) {
+      throw new Error(`cpu backend: full() needs a size that is a whole number >= 0, got ${size}`);
+    }
+    return this.adopt(new Float64Array(size).fill(value));
+  }
+
+  // A copy, so that the caller cannot change the storage through it.
+  async read(x: Storage): Promise<Float64Array> {
+    return this.dataOf(x).slice();
+  }
+
+  /** read(), without the promise: the CPU has the numbers at hand (gradcheck uses it). */
+  readSync(x: Storage): Float64Array {
+    return this.dataOf(x).slice();
+  }
+
+  // The array itself is left to the garbage collector; release only keeps
+  // the accounts, and catches a storage given back twice.
+  release(x: Storage): void {
+    const storage = this.own(x);
+    if (storage.released) {
+      throw new Error('cpu backend: storage released twice');
+    }
+    storage.released = true;
+    this.bytesInUse -= BYTES_PER_ELEMENT * storage.size;
+  }
+
+  memory(): BackendMemory {
+    // Nothing is pooled: every storage is a new Float64Array.
+    return { bytesInUse: this.bytesInUse, bytesPooled: 0, peakBytes: this.peakBytes };
+  }
+
+  unary(op: UnaryOp, x: Storage, alpha: number, beta: number): Storage {
+    return this.adopt(unary(op, this.dataOf(x), alpha, beta));
+  }
+
+  unaryGrad(op: UnaryOp, x: Storage, g: Storage, alpha: number, beta: number): Storage {
+    return this.adopt(unaryGrad(op, this.dataOf(x), this.dataOf(g), alpha, beta));
+  }
+
+  binary(op: BinaryOp, a: Storage, aShape: number[], b: Storage, bShape: number[], outShape: number[]): Storage {
+    return this.adopt(binary(op, this.dataOf(a), aShape, this.dataOf(b), bShape, outShape));
+  }
+
+  gather(x: Storage, shape: number[], strides: number[], offset: number): Storage {
+    return this.adopt(gather(this.dataOf(x), shape, strides, offset));
+  }
+
+  scatter(x: Storage, shape: number[], dst: Storage, strides: number[], offset: number): void {
+    scatter(this.dataOf(x), shape, this.dataOf(dst), strides, offset);
+  }
+
+  reduce(op: ReduceOp, x: Storage, rows: number, cols: number): Storage {
+    return this.adopt(reduce(op, this.dataOf(x), rows, cols));
+  }
+
+  matmul(a: Storage, b: Storage, args: MatmulArgs): Storage {
+    return this.adopt(matmul(this.dataOf(a), this.dataOf(b), args));
+  }
+
+  softmax(x: Storage, rows: number, cols: number, log: boolean): Storage {
+    return this.adopt(softmax(this.dataOf(x), rows, cols, log));
+  }
+
+  // Wrap a freshly made array as a storage the caller owns, and count it.
+  private adopt(data: Float64Array): CpuStorage {
+    this.bytesInUse += BYTES_PER_ELEMENT * data.length;
+    this.peakBytes = Math.max(this.peakBytes, this.bytesInUse);
+    return new CpuStorage(this, data);
+  }
+
+  // The storage as this backend's own type; anything else is a caller's bug.
+  private own(x: Storage): CpuStorage {
+    if (!(x instanceof CpuStorage) || x.backend !== this) {
+      throw new Error('cpu backend: storage belongs to another backend');
+    }
+    return x;
+  }
+
+  // The numbers of a live storage. Reading one already released is a
+  // use-after-free on the GPU, so the reference refuses it too.
+  private dataOf(x: Storage): Float64Array {
+    const storage = this.own(x);
+    if (storage.released) {
+      throw new Error('cpu backend: storage used after release');
+    }
+    return storage.data;
+  }
+}

@@ -1,0 +1,173 @@
+// The GPU context: one device, one command encoder filled by dispatches and
+// submitted once per flush (at a readback, or every `flushEvery`
+// dispatches), one pipeline cache, one buffer pool, one uniform ring, and
+// the one readback path. A lost device or an uncaptured error is remembered
+// and thrown from the next call, so nothing waits on a dead device.
+import { BufferPool } from './buffers';
+import { PipelineCache, type Overrides } from './pipelines';
+import { UniformRing, type ParamValues } from './uniforms';
+
+const MAX_GROUPS = 65535;
+const USAGE_MAP_READ = 0x01;
+const USAGE_COPY_SRC = 0x04;
+const USAGE_COPY_DST = 0x08;
+
+export interface DispatchSpec {
+  shader: string;
+  entry: string;
+  overrides?: Overrides;
+  params: ParamValues;
+  /** storage buffers by the names the shader gives them */
+  buffers: Record<string, GPUBuffer>;
+  /** workgroups along x, y, z */
+  groups: [number, number, number];
+}
+
+/** Workgroups for `count` work items of `perGroup` each, folded into a 2-D grid past 65535. */
+export function gridFor(count: number, perGroup: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(count / perGroup));
+  if (groups <= MAX_GROUPS) return [groups, 1, 1];
+  const y = Math.ceil(groups / MAX_GROUPS);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+export class GpuContext {
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  private ring: UniformRing;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private stagingToDestroy: GPUBuffer[] = [];
+  private failure: string | null = null;
+  readonly flushEvery = 64;
+  dispatches = 0;
+
+  constructor(
+    // Dawn's instance: were it garbage-collected, the device would die with it.
+    readonly gpu: GPU,
+    readonly device: GPUDevice,
+    readonly adapterInfo: GPUAdapterInfo,
+  ) {
+    this.pipelines = new PipelineCache(device);
+    this.pool = new BufferPool(device);
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    this.ring = new UniformRing(device, 256 * 1024, align);
+    device.lost.then((info) => {
+      this.failure ??= `WebGPU device was lost (${info.reason}): ${info.message || 'no message'}`;
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      this.failure ??= `WebGPU error: ${error.message}`;
+    });
+  }
+
+  /** Throws if the device was lost or reported an error; every call starts here. */
+  check(): void {
+    if (this.failure !== null) {
+      throw new Error(`${this.failure}. Call wg.init() again to get a new device.`);
+    }
+  }
+
+  lostOrFailed(): boolean {
+    return this.failure !== null;
+  }
+
+  private currentPass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return this.encoder;
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    this.check();
+    const kernel = this.pipelines.get(spec.shader, spec.entry, spec.overrides);
+    const paramsSize = kernel.shader.paramsSize;
+    if (!this.ring.fits(paramsSize + 256)) this.flush();
+    const offset = this.ring.push(kernel.shader, spec.params);
+    const entries: GPUBindGroupEntry[] = kernel.entry.bindings.map((b) => {
+      if (b.kind === 'uniform') {
+        return { binding: b.binding, resource: { buffer: this.ring.buffer, offset: 0, size: paramsSize } };
+      }
+      const buffer = spec.buffers[b.name];
+      if (!buffer) throw new Error(`webgpu: ${spec.shader}.${spec.entry} needs a buffer for '${b.name}'`);
+      return { binding: b.binding, resource: { buffer } };
+    });
+    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    const pass = this.currentPass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup, [offset]);
+    pass.dispatchWorkgroups(spec.groups[0], spec.groups[1], spec.groups[2]);
+    this.dispatches++;
+    if (++this.pending >= this.flushEvery) this.flush();
+  }
+
+  /** A pooled buffer holding `data`, written in command order (see below). */
+  upload(data: Float32Array): GPUBuffer {
+    this.check();
+    const buffer = this.pool.acquire(Math.max(4, data.byteLength));
+    if (data.byteLength === 0) return buffer;
+    // A pooled buffer may still be read by dispatches recorded but not yet
+    // submitted; queue.writeBuffer would overtake them. A copy recorded in
+    // the encoder keeps the order.
+    const staging = this.device.createBuffer({ size: data.byteLength, usage: USAGE_COPY_SRC, mappedAtCreation: true });
+    new Float32Array(staging.getMappedRange()).set(data);
+    staging.unmap();
+    this.endPass().copyBufferToBuffer(staging, 0, buffer, 0, data.byteLength);
+    this.stagingToDestroy.push(staging);
+    this.pending++;
+    return buffer;
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.check();
+    if (!this.encoder) return;
+    const encoder = this.endPass();
+    this.ring.upload();
+    this.device.queue.submit([encoder.finish()]);
+    this.encoder = null;
+    this.pending = 0;
+    this.ring.reset();
+    for (const b of this.stagingToDestroy) b.destroy();
+    this.stagingToDestroy = [];
+  }
+
+  /** The one readback path: the first `count` floats of `buffer`. */
+  async read(buffer: GPUBuffer, count: number): Promise<Float32Array> {
+    this.check();
+    const bytes = count * 4;
+    if (bytes === 0) {
+      this.flush();
+      return new Float32Array(0);
+    }
+    const staging = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    this.endPass().copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+    this.flush();
+    const lost = this.device.lost.then((info) => {
+      throw new Error(`WebGPU device was lost (${info.reason}) while reading back: ${info.message || 'no message'}`);
+    });
+    lost.catch(() => {}); // only the race below cares; a later loss is not an unhandled rejection
+    try {
+      await Promise.race([staging.mapAsync(0x0001 /* GPUMapMode.READ */), lost]);
+      this.check();
+      return new Float32Array(staging.getMappedRange().slice(0));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.pool.trim();
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,209 @@
+// The WebGPU backend: every Backend call becomes one or two dispatches of a
+// kernel in shaders/, recorded into the context's command encoder. Storages
+// are float32 buffers from the pool.
+import type { Backend, BackendMemory, BinaryOp, MatmulArgs, ReduceOp, Storage, UnaryOp } from '../backend';
+import { GpuContext, gridFor } from './context';
+import { requestGpu } from './device';
+import { shaderConstant } from './shaders';
+
+const MAX_RANK = 8; // the uniforms hold shapes and strides of up to 8 dims (array<vec4u, 2>)
+
+export class GpuStorage implements Storage {
+  released = false;
+  constructor(
+    readonly backend: WebGpuBackend,
+    readonly size: number,
+    readonly buffer: GPUBuffer,
+  ) {}
+}
+
+function contiguousStrides(shape: number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+function checkRank(op: string, shape: number[]): void {
+  if (shape.length > MAX_RANK) {
+    throw new Error(`${op}: rank ${shape.length} (shape [${shape}]) is more than the ${MAX_RANK} dims the GPU kernels take`);
+  }
+}
+
+/** Output rows (or columns) a matmul workgroup covers: threads along that side × outputs per thread. */
+function matmulTile(threads: string, perThread: string): number {
+  return shaderConstant('matmul', threads) * shaderConstant('matmul', perThread);
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+
+  constructor(readonly ctx: GpuContext) {}
+
+  static async create(): Promise<WebGpuBackend> {
+    const { gpu, adapter, device } = await requestGpu();
+    return new WebGpuBackend(new GpuContext(gpu, device, adapter.info));
+  }
+
+  private buf(x: Storage): GPUBuffer {
+    const s = x as GpuStorage;
+    if (s.backend !== this) throw new Error('webgpu: storage belongs to another backend');
+    if (s.released) throw new Error('webgpu: storage used after release');
+    return s.buffer;
+  }
+
+  private alloc(size: number): GpuStorage {
+    this.ctx.check();
+    return new GpuStorage(this, size, this.ctx.pool.acquire(Math.max(4, size * 4)));
+  }
+
+  fromArray(data: ArrayLike<number>): Storage {
+    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+    return new GpuStorage(this, f32.length, this.ctx.upload(f32));
+  }
+
+  full(size: number, value: number): Storage {
+    const out = this.alloc(size);
+    if (size > 0) {
+      this.ctx.dispatch({
+        shader: 'fill', entry: 'fill', params: { n: size, value },
+        buffers: { out: out.buffer }, groups: gridFor(size, shaderConstant('fill', 'WG')),
+      });
+    }
+    return out;
+  }
+
+  read(x: Storage): Promise<Float32Array> {
+    return this.ctx.read(this.buf(x), x.size);
+  }
+
+  release(x: Storage): void {
+    const s = x as GpuStorage;
+    if (s.released) throw new Error('webgpu: storage released twice');
+    s.released = true;
+    this.ctx.pool.release(s.buffer);
+  }
+
+  memory(): BackendMemory {
+    const { bytesInUse, bytesPooled, peakBytes } = this.ctx.pool;
+    return { bytesInUse, bytesPooled, peakBytes };
+  }
+
+  unary(op: UnaryOp, x: Storage, alpha: number, beta: number): Storage {
+    const out = this.alloc(x.size);
+    if (x.size > 0) {
+      this.ctx.dispatch({
+        shader: 'elementwise', entry: `unary_${op}`, params: { n: x.size, alpha, beta },
+        buffers: { a: this.buf(x), out: out.buffer }, groups: gridFor(x.size, shaderConstant('elementwise', 'WG')),
+      });
+    }
+    return out;
+  }
+
+  unaryGrad(op: UnaryOp, x: Storage, g: Storage, alpha: number, beta: number): Storage {
+    const out = this.alloc(x.size);
+    if (x.size > 0) {
+      this.ctx.dispatch({
+        shader: 'elementwise', entry: `grad_${op}`, params: { n: x.size, alpha, beta },
+        buffers: { a: this.buf(x), b: this.buf(g), out: out.buffer }, groups: gridFor(x.size, shaderConstant('elementwise', 'WG')),
+      });
+    }
+    return out;
+  }
+
+  binary(op: BinaryOp, a: Storage, aShape: number[], b: Storage, bShape: number[], outShape: number[]): Storage {
+    checkRank(op, outShape);
+    const n = outShape.reduce((p, d) => p * d, 1);
+    const out = this.alloc(n);
+    if (n > 0) {
+      // A broadcast dim (size 1 against a larger output dim) reads with stride 0.
+      const strides = (shape: number[]) =>
+        contiguousStrides(shape).map((s, d) => (shape[d] === 1 && outShape[d] !== 1 ? 0 : s));
+      this.ctx.dispatch({
+        shader: 'elementwise', entry: `binary_${op}`,
+        params: { n, rank: outShape.length, out_shape: outShape, a_strides: strides(aShape), b_strides: strides(bShape) },
+        buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer }, groups: gridFor(n, shaderConstant('elementwise', 'WG')),
+      });
+    }
+    return out;
+  }
+
+  gather(x: Storage, shape: number[], strides: number[], offset: number): Storage {
+    checkRank('gather', shape);
+    const n = shape.reduce((p, d) => p * d, 1);
+    const out = this.alloc(n);
+    if (n > 0) {
+      this.ctx.dispatch({
+        shader: 'layout', entry: 'gather', params: { n, rank: shape.length, offset, shape, strides },
+        buffers: { src: this.buf(x), dst: out.buffer }, groups: gridFor(n, shaderConstant('layout', 'WG')),
+      });
+    }
+    return out;
+  }
+
+  scatter(x: Storage, shape: number[], dst: Storage, strides: number[], offset: number): void {
+    checkRank('scatter', shape);
+    const n = shape.reduce((p, d) => p * d, 1);
+    if (n === 0) return;
+    this.ctx.dispatch({
+      shader: 'layout', entry: 'scatter', params: { n, rank: shape.length, offset, shape, strides },
+      buffers: { src: this.buf(x), dst: this.buf(dst) }, groups: gridFor(n, shaderConstant('layout', 'WG')),
+    });
+  }
+
+  reduce(op: ReduceOp, x: Storage, rows: number, cols: number): Storage {
+    const out = this.alloc(rows);
+    if (rows > 0) {
+      const entry = op === 'sum' ? 'sum' : `${op}_op`;
+      this.ctx.dispatch({
+        shader: 'reduce', entry, params: { rows, cols },
+        buffers: { x: this.buf(x), out: out.buffer }, groups: gridFor(rows, 1),
+      });
+    }
+    return out;
+  }
+
+  matmul(a: Storage, b: Storage, args: MatmulArgs): Storage {
+    const { batch, m, n, k } = args;
+    const out = this.alloc(batch * m * n);
+    if (batch * m * n === 0) return out;
+    if (k === 0) {
+      this.ctx.pool.release(out.buffer);
+      return this.full(batch * m * n, 0);
+    }
+    if (batch > 65535) throw new Error(`matmul: batch of ${batch} is more than the 65535 the GPU grid takes`);
+    this.ctx.dispatch({
+      shader: 'matmul', entry: 'matmul',
+      overrides: { TRANS_A: args.transA, TRANS_B: args.transB },
+      params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride },
+      buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
+      groups: [Math.ceil(n / matmulTile('WG_X', 'TN')), Math.ceil(m / matmulTile('WG_Y', 'TM')), batch],
+    });
+    return out;
+  }
+
+  /** The one-thread-per-output yardstick of the benchmarks (not used by ops). */
+  matmulNaive(a: Storage, b: Storage, m: number, n: number, k: number): Storage {
+    const out = this.alloc(m * n);
+    this.ctx.dispatch({
+      shader: 'matmul_naive', entry: 'matmul_naive', params: { m, n, k },
+      buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
+      groups: [Math.ceil(n / shaderConstant('matmul_naive', 'WG_X')), Math.ceil(m / shaderConstant('matmul_naive', 'WG_Y')), 1],
+    });
+    return out;
+  }
+
+  softmax(x: Storage, rows: number, cols: number, log: boolean): Storage {
+    const out = this.alloc(rows * cols);
+    if (rows * cols > 0) {
+      this.ctx.dispatch({
+        shader: 'softmax', entry: log ? 'log_softmax' : 'softmax', params: { rows, cols },
+        buffers: { x: this.buf(x), out: out.buffer }, groups: gridFor(rows, 1),
+      });
+    }
+    return out;
+  }
+}

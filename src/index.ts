@@ -1,0 +1,12 @@
+// wgrad's public API, and nothing else.
+export { init, backendName, adapterInfo, memory } from './runtime';
+export type { InitOptions, AdapterInfo, MemoryInfo, BackendName } from './runtime';
+export { Tensor, scope, keep } from './tensor';
+export { noGrad } from './autograd';
+export { tensor, zeros, ones, full, randn, rand, arange } from './ops/creation';
+export type { TensorOptions, NestedNumbers } from './ops/creation';
+export { concat } from './ops/shape';
+export { seed, getRandomState, setRandomState } from './random';
+export { gradcheck } from './gradcheck';
+export type { GradcheckOptions, GradcheckResult } from './gradcheck';
+export * as F from './ops/functional';

@@ -1,0 +1,45 @@
+// Losses, each the mean over all elements (PyTorch's reduction='mean'),
+// composed from differentiable ops so their gradients come for free.
+import { Tensor, shapeString } from '../tensor';
+import { arange } from './creation';
+import { withBackend } from '../runtime';
+import { logSoftmax } from './softmax';
+
+function sameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.shape.join() !== b.shape.join()) {
+    throw new Error(`${op}: input ${shapeString(a.shape)} and target ${shapeString(b.shape)} must have the same shape`);
+  }
+}
+
+export function mseLoss(pred: Tensor, target: Tensor): Tensor {
+  sameShape('mseLoss', pred, target);
+  return pred.sub(target).square().mean();
+}
+
+/** Binary cross-entropy on logits: mean(softplus(x) - x·t), stable for any x. */
+export function bceWithLogits(logits: Tensor, target: Tensor): Tensor {
+  sameShape('bceWithLogits', logits, target);
+  return logits.softplus().sub(logits.mul(target)).mean();
+}
+
+/**
+ * logits: [N, C] or [N, C, d1, ...]; classIndices: [N] or [N, d1, ...] of
+ * integer class ids. The mean over samples of -log softmax(logits)[class].
+ */
+export function crossEntropy(logits: Tensor, classIndices: Tensor): Tensor {
+  const op = 'crossEntropy';
+  const expected = [logits.shape[0], ...logits.shape.slice(2)];
+  if (logits.rank < 2 || classIndices.shape.join() !== expected.join()) {
+    throw new Error(
+      `${op}: logits ${shapeString(logits.shape)} need class indices of shape ${shapeString(expected)}, ` +
+        `got ${shapeString(classIndices.shape)}`,
+    );
+  }
+  const classes = logits.shape[1];
+  // One-hot by comparing each index with 0..C-1 along dim 1.
+  const ids = withBackend(logits.backend.name, () => arange(classes));
+  const idsAlongDim1 = ids.reshape([1, classes, ...new Array<number>(logits.rank - 2).fill(1)]);
+  const oneHot = classIndices.unsqueeze(1).eq(idsAlongDim1);
+  const picked = logSoftmax(logits, 1).mul(oneHot).sum(1);
+  return picked.mean().neg();
+}

@@ -1,0 +1,119 @@
+// Which backend runs the ops. wg.init() picks one; tensors remember theirs,
+// so an op runs where its inputs live. The CPU reference is always there,
+// for gradcheck and for tests that compare the two.
+import type { Backend } from './backend/backend';
+import { CpuBackend } from './backend/cpu';
+import { WebGpuBackend } from './backend/webgpu';
+import { NoWebGpuError } from './backend/webgpu/device';
+import { liveTensorCount } from './tensor';
+import { seed as seedRandom } from './random';
+
+export type BackendName = 'cpu' | 'webgpu';
+
+export interface InitOptions {
+  backend?: 'auto' | BackendName;
+  seed?: number;
+}
+
+export interface AdapterInfo {
+  backend: BackendName;
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  limits: Record<string, number>;
+}
+
+const cpu = new CpuBackend();
+let gpu: WebGpuBackend | null = null;
+let current: Backend = cpu;
+let warnedFallback = false;
+
+export async function init(options: InitOptions = {}): Promise<BackendName> {
+  const want = options.backend ?? 'auto';
+  if (!['auto', 'cpu', 'webgpu'].includes(want)) {
+    throw new Error(`init: backend must be 'auto', 'webgpu' or 'cpu', got '${String(want)}'`);
+  }
+  if (options.seed !== undefined) seedRandom(options.seed);
+  if (want === 'cpu') {
+    current = cpu;
+    return 'cpu';
+  }
+  try {
+    if (!gpu || gpu.ctx.lostOrFailed()) gpu = await WebGpuBackend.create();
+    current = gpu;
+    return 'webgpu';
+  } catch (error) {
+    if (want === 'webgpu' || !(error instanceof NoWebGpuError)) throw error;
+    if (!warnedFallback) {
+      console.warn(`wgrad: ${(error as Error).message}\nwgrad: falling back to the CPU backend (slow).`);
+      warnedFallback = true;
+    }
+    current = cpu;
+    return 'cpu';
+  }
+}
+
+export function currentBackend(): Backend {
+  return current;
+}
+
+export function backendName(): BackendName {
+  return current.name;
+}
+
+export function getBackend(name: BackendName): Backend {
+  if (name === 'cpu') return cpu;
+  if (!gpu) throw new Error("getBackend: WebGPU is not initialized; call await wg.init({ backend: 'webgpu' }) first");
+  return gpu;
+}
+
+/** Runs fn with `name` as the backend new tensors are made on, then restores the previous one. */
+export function withBackend<T>(name: BackendName, fn: () => T): T {
+  const before = current;
+  current = getBackend(name);
+  try {
+    return fn();
+  } finally {
+    current = before;
+  }
+}
+
+export function adapterInfo(): AdapterInfo {
+  if (current.name === 'cpu' || !gpu) {
+    return { backend: 'cpu', vendor: 'wgrad', architecture: 'cpu', device: 'CPU reference (float64)', description: 'no GPU', limits: {} };
+  }
+  const info = gpu.ctx.adapterInfo;
+  const limits: Record<string, number> = {};
+  const device = gpu.ctx.device;
+  for (const key of [
+    'maxBufferSize',
+    'maxStorageBufferBindingSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBuffersPerShaderStage',
+  ] as const) {
+    limits[key] = device.limits[key];
+  }
+  return {
+    backend: 'webgpu',
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    limits,
+  };
+}
+
+export interface MemoryInfo {
+  tensors: number;
+  bytesInUse: number;
+  bytesPooled: number;
+  peakBytes: number;
+}
+
+export function memory(): MemoryInfo {
+  return { tensors: liveTensorCount(), ...current.memory() };
+}

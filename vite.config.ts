@@ -1,0 +1,35 @@
+// Builds the library to dist/ (the shaders inlined as text through
+// import.meta.glob) and configures vitest, which runs the Node tests on
+// real Dawn.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  build: {
+    outDir: 'dist',
+    target: 'es2022',
+    minify: false,
+    sourcemap: true,
+    lib: {
+      entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+      formats: ['es'],
+    },
+    rollupOptions: {
+      // Dawn is a native addon, loaded at run time in Node only.
+      external: ['webgpu', /^node:/],
+    },
+  },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    exclude: ['tests/browser/**', 'node_modules/**'],
+    // SwiftShader runs WebGPU on the CPU: kernels are slow, so are tests.
+    testTimeout: 300_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    fileParallelism: false,
+    server: {
+      // wgsl_reflect's "main" is CommonJS under "type": "module"; let vite
+      // load its ESM build instead of Node.
+      deps: { inline: ['wgsl_reflect'] },
+    },
+  },
+});
