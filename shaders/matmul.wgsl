@@ -5,11 +5,12 @@
 // TILE_K. Each step it copies a TILE_K × BM slab of A and a TILE_K × BN slab
 // of B into workgroup memory (every thread loads a few elements, ordered so
 // neighbouring threads read neighbouring addresses whatever the layout),
-// then every thread multiplies out its own 4 × 4 register block from those
-// slabs: 8 loads from workgroup memory feed 16 multiply-adds, where a naive
-// kernel does 2 global loads per multiply-add. A thread's rows are
-// lid.y + i·WG_Y and its columns lid.x + j·WG_X (strided rather than
-// adjacent) so that a row of threads reads consecutive slab addresses.
+// then every thread multiplies out its own 4 × 4 register block: per k, one
+// vec4 of A (its 4 rows) and one vec4 of B (its 4 columns) from workgroup
+// memory feed 16 multiply-adds, held as four vec4 accumulators. A naive
+// kernel does 2 global loads per multiply-add. The slabs are stored k-major
+// as vec4s, so a thread's 4 rows (or columns) are one 16-byte load and a row
+// of threads reads consecutive vec4s.
 //
 // Transposed operands are read in place: with TRANS_A, A[z] is stored
 // [k, m] and the slab load just swaps which index runs fastest; TRANS_B
@@ -38,11 +39,11 @@ override TILE_K: u32 = 16;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
-const TM = 4u;   // rows of the output each thread owns
-const TN = 4u;   // columns of the output each thread owns
+const TM = 4u;   // rows of the output each thread owns (one vec4)
+const TN = 4u;   // columns of the output each thread owns (one vec4)
 
-var<workgroup> a_slab: array<f32, TILE_K * WG_Y * TM>;   // [TILE_K][BM]
-var<workgroup> b_slab: array<f32, TILE_K * WG_X * TN>;   // [TILE_K][BN]
+var<workgroup> a_slab: array<vec4f, TILE_K * WG_Y>;   // [TILE_K][BM / 4]
+var<workgroup> b_slab: array<vec4f, TILE_K * WG_X>;   // [TILE_K][BN / 4]
 
 // A[z][row, kk] (or its transpose's storage), 0 outside the matrix.
 fn load_a(base: u32, row: u32, kk: u32) -> f32 {
@@ -58,6 +59,14 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
   return b[base + kk * p.n + col];
 }
 
+// Four outputs of one row, skipping those outside the matrix.
+fn store_row(base: u32, row: u32, col: u32, v: vec4f) {
+  if (row >= p.m) { return; }
+  for (var j = 0u; j < TN; j++) {
+    if (col + j < p.n) { out[base + row * p.n + col + j] = v[j]; }
+  }
+}
+
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let bm = WG_Y * TM;
@@ -70,42 +79,46 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   let t = lid.y * WG_X + lid.x;
   let threads = WG_X * WG_Y;
 
-  var acc: array<f32, 16>;   // TM × TN, row-major
+  // acc_i holds row i of the thread's 4 × 4 block.
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
   for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
-    // Slab loads: the fastest-running index follows the memory layout.
-    for (var e = t; e < TILE_K * bm; e += threads) {
-      var r: u32; var kk: u32;
-      if (TRANS_A) { r = e % bm; kk = e / bm; } else { kk = e % TILE_K; r = e / TILE_K; }
-      a_slab[kk * bm + r] = load_a(a_base, row0 + r, k0 + kk);
+    // Slab loads, one vec4 (4 rows or 4 columns at one k) per step; the
+    // fastest-running index follows the memory layout of the operand.
+    for (var e = t; e < TILE_K * WG_Y; e += threads) {
+      var r4: u32; var kk: u32;
+      if (TRANS_A) { r4 = e % WG_Y; kk = e / WG_Y; } else { kk = e % TILE_K; r4 = e / TILE_K; }
+      let r = row0 + 4u * r4;
+      let k = k0 + kk;
+      a_slab[kk * WG_Y + r4] = vec4f(load_a(a_base, r, k), load_a(a_base, r + 1u, k), load_a(a_base, r + 2u, k), load_a(a_base, r + 3u, k));
     }
-    for (var e = t; e < TILE_K * bn; e += threads) {
-      var c: u32; var kk: u32;
-      if (TRANS_B) { kk = e % TILE_K; c = e / TILE_K; } else { c = e % bn; kk = e / bn; }
-      b_slab[kk * bn + c] = load_b(b_base, k0 + kk, col0 + c);
+    for (var e = t; e < TILE_K * WG_X; e += threads) {
+      var c4: u32; var kk: u32;
+      if (TRANS_B) { kk = e % TILE_K; c4 = e / TILE_K; } else { c4 = e % WG_X; kk = e / WG_X; }
+      let c = col0 + 4u * c4;
+      let k = k0 + kk;
+      b_slab[kk * WG_X + c4] = vec4f(load_b(b_base, k, c), load_b(b_base, k, c + 1u), load_b(b_base, k, c + 2u), load_b(b_base, k, c + 3u));
     }
     workgroupBarrier();
 
     for (var kk = 0u; kk < TILE_K; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < TM; i++) { av[i] = a_slab[kk * bm + lid.y + i * WG_Y]; }
-      for (var j = 0u; j < TN; j++) { bv[j] = b_slab[kk * bn + lid.x + j * WG_X]; }
-      for (var i = 0u; i < TM; i++) {
-        for (var j = 0u; j < TN; j++) {
-          acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]);
-        }
-      }
+      let av = a_slab[kk * WG_Y + lid.y];
+      let bv = b_slab[kk * WG_X + lid.x];
+      acc0 = fma(vec4f(av.x), bv, acc0);
+      acc1 = fma(vec4f(av.y), bv, acc1);
+      acc2 = fma(vec4f(av.z), bv, acc2);
+      acc3 = fma(vec4f(av.w), bv, acc3);
     }
     workgroupBarrier();
   }
 
   let out_base = z * p.m * p.n;
-  for (var i = 0u; i < TM; i++) {
-    let row = row0 + lid.y + i * WG_Y;
-    if (row >= p.m) { continue; }
-    for (var j = 0u; j < TN; j++) {
-      let col = col0 + lid.x + j * WG_X;
-      if (col < p.n) { out[out_base + row * p.n + col] = acc[i * TN + j]; }
-    }
-  }
+  let row = row0 + 4u * lid.y;
+  let col = col0 + 4u * lid.x;
+  store_row(out_base, row, col, acc0);
+  store_row(out_base, row + 1u, col, acc1);
+  store_row(out_base, row + 2u, col, acc2);
+  store_row(out_base, row + 3u, col, acc3);
 }

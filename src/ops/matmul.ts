@@ -14,20 +14,10 @@ import { broadcastShapes, unbroadcast } from './broadcast';
  */
 export function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   const op = 'matmul';
-  const [ra, ca] = a.shape.slice(-2);
-  const [rb, cb] = b.shape.slice(-2);
-  const [m, k] = transA ? [ca, ra] : [ra, ca];
-  const [kb, n] = transB ? [cb, rb] : [rb, cb];
-  if (k !== kb) {
-    throw new Error(
-      `matmul: shapes ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} and ${shapeString(b.shape)}${transB ? 'ᵀ' : ''} ` +
-        `cannot be multiplied (inner dims ${k} and ${kb} differ)`,
-    );
-  }
+  const { m, n, k, batchShape } = productShape(a.shape, b.shape, transA, transB);
   if (a.backend !== b.backend) throw new Error('matmul: operands are on different backends');
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
-  const batchShape = broadcastShapes(op, batchA, batchB);
   const batch = shapeSize(batchShape);
   const backend: Backend = a.backend;
 
@@ -51,10 +41,35 @@ export function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean
   return new Tensor(out, [...batchShape, m, n]);
 }
 
+/** m, n, k and the batch shape of a product, or an error naming both shapes. */
+function productShape(aShape: number[], bShape: number[], transA: boolean, transB: boolean) {
+  const [ra, ca] = aShape.slice(-2);
+  const [rb, cb] = bShape.slice(-2);
+  const [m, k] = transA ? [ca, ra] : [ra, ca];
+  const [kb, n] = transB ? [cb, rb] : [rb, cb];
+  if (k !== kb) {
+    throw new Error(
+      `matmul: shapes ${shapeString(aShape)}${transA ? 'ᵀ' : ''} and ${shapeString(bShape)}${transB ? 'ᵀ' : ''} ` +
+        `cannot be multiplied (inner dims ${k} and ${kb} differ)`,
+    );
+  }
+  const batchShape = broadcastShapes('matmul', aShape.slice(0, -2), bShape.slice(0, -2));
+  return { m, n, k, batchShape };
+}
+
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) {
     throw new Error(`matmul: both operands need at least one dim, got ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
   }
+  // Check first, so a bad pair fails before any temporary is made.
+  const ka = a.shape[a.rank - 1];
+  const kb = b.shape[Math.max(b.rank - 2, 0)];
+  if (ka !== kb) {
+    throw new Error(
+      `matmul: shapes ${shapeString(a.shape)} and ${shapeString(b.shape)} cannot be multiplied (inner dims ${ka} and ${kb} differ)`,
+    );
+  }
+  broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   // 1-D operands: a vector on the left is a row, on the right a column.
   if (a.rank === 1 && b.rank === 1) return matmul(a.unsqueeze(0), b.unsqueeze(1)).reshape([]);
   if (a.rank === 1) return matmul(a.unsqueeze(0), b).squeeze(-2);

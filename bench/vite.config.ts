@@ -1,0 +1,18 @@
+// Bundles the benchmarks into dist-bench/ as Node scripts (the shaders
+// inlined like the library's), so they run with plain `node`.
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  build: {
+    outDir: 'dist-bench',
+    target: 'node20',
+    minify: false,
+    ssr: true,
+    rollupOptions: {
+      input: { matmul: 'bench/matmul.ts' },
+      external: ['webgpu', /^node:/],
+      output: { format: 'es', entryFileNames: '[name].js' },
+    },
+  },
+  ssr: { noExternal: ['wgsl_reflect'] },
+});

@@ -1,0 +1,260 @@
+// WebGPU vs the CPU reference for every tensor op, forward and every
+// gradient (compare.ts runs each case on both backends). The shapes are
+// picked to break naive kernels: sizes 1, 7, 33, 65, 129 (never a multiple of
+// a tile or a workgroup), batch 1, rank 0–4, broadcasting on either side and
+// in the middle, negative dims, keepdim both ways, reductions over several
+// dims at once. Value ranges keep every op inside its domain and away from
+// its kinks (random float data never lands exactly on 0 or on a tie).
+
+import * as wg from '../../src/index';
+import type { Tensor } from '../../src/index';
+import type { Case } from './types';
+import { opCase, type InputSpec } from './compare';
+
+const F = wg.F;
+
+const x = (shape: number[], low = -1, high = 1): InputSpec => ({ shape, low, high });
+const positive = (shape: number[], low = 0.1, high = 3): InputSpec => ({ shape, low, high });
+const classes = (shape: number[], count: number): InputSpec => ({ shape, low: 0, high: count, integers: true });
+
+const unary = (name: string, shape: number[], fn: (t: Tensor) => Tensor, low = -2, high = 2): Case =>
+  opCase(`${name} ${JSON.stringify(shape)}`, { inputs: [x(shape, low, high)], fn });
+
+// ---------------------------------------------------------------- elementwise, one input
+const elementwiseUnary: Case[] = [
+  unary('neg', [7, 33], (t) => t.neg()),
+  unary('exp', [33], (t) => t.exp()),
+  unary('exp', [2, 3, 4, 5], (t) => t.exp()),
+  unary('log', [7, 33], (t) => t.log(), 0.05, 5),
+  unary('sqrt', [65], (t) => t.sqrt(), 0.05, 5),
+  unary('abs', [7, 33], (t) => t.abs()),
+  unary('square', [2, 3, 4, 5], (t) => t.square()),
+  unary('relu', [129], (t) => t.relu()),
+  unary('relu', [1], (t) => t.relu()),
+  unary('leakyRelu(0.1)', [7, 33], (t) => t.leakyRelu(0.1)),
+  unary('leakyRelu(default 0.01)', [65], (t) => t.leakyRelu()),
+  unary('tanh', [65], (t) => t.tanh(), -4, 4),
+  unary('sigmoid', [7, 33], (t) => t.sigmoid(), -6, 6),
+  unary('sigmoid (|x| up to 40)', [129], (t) => t.sigmoid(), -40, 40),
+  unary('silu', [2, 7, 33], (t) => t.silu(), -5, 5),
+  unary('gelu', [129], (t) => t.gelu(), -4, 4),
+  unary('softplus', [7, 33], (t) => t.softplus(), -5, 5),
+  unary('softplus (|x| up to 40)', [129], (t) => t.softplus(), -40, 40),
+  unary('clamp(-0.5, 0.5)', [7, 33], (t) => t.clamp(-0.5, 0.5)),
+  unary('clamp(min 0.2 only)', [33], (t) => t.clamp(0.2)),
+  unary('clamp(max -0.1 only)', [65], (t) => t.clamp(null, -0.1)),
+  unary('pow(3)', [7, 33], (t) => t.pow(3)),
+  opCase('pow(2.5) positive [65]', { inputs: [positive([65])], fn: (t) => t.pow(2.5) }),
+  opCase('pow(-1.5) positive [7, 33]', { inputs: [positive([7, 33], 0.3, 3)], fn: (t) => t.pow(-1.5) }),
+  unary('scalar add/sub/mul/div', [7, 33], (t) => t.add(0.75).sub(0.3).mul(2.5).div(-1.7)),
+  unary('scalar ops on []', [], (t) => t.mul(3).add(1).square()),
+];
+
+// ---------------------------------------------------------------- elementwise, two inputs (broadcast)
+const bin = (name: string, a: InputSpec, b: InputSpec, fn: (a: Tensor, b: Tensor) => Tensor): Case =>
+  opCase(`${name} ${JSON.stringify(a.shape)} ${JSON.stringify(b.shape)}`, { inputs: [a, b], fn });
+
+const elementwiseBinary: Case[] = [
+  bin('add', x([129]), x([129]), (a, b) => a.add(b)),
+  bin('add', x([7, 1]), x([1, 33]), (a, b) => a.add(b)),
+  bin('add', x([]), x([3, 4]), (a, b) => a.add(b)),
+  bin('add', x([2, 1, 5, 1]), x([1, 3, 1, 4]), (a, b) => a.add(b)),
+  bin('sub', x([33]), x([4, 7, 33]), (a, b) => a.sub(b)),
+  bin('sub', x([4, 7, 33]), x([7, 1]), (a, b) => a.sub(b)),
+  bin('mul', x([]), x([3, 4]), (a, b) => a.mul(b)),
+  bin('mul', x([2, 1, 5, 1]), x([1, 3, 1, 4]), (a, b) => a.mul(b)),
+  bin('mul', x([1]), x([65]), (a, b) => a.mul(b)),
+  bin('div', x([7, 1]), positive([1, 33], 0.5, 2), (a, b) => a.div(b)),
+  bin('div', x([3, 4]), positive([], 0.5, 2), (a, b) => a.div(b)),
+  bin('div', x([4, 7, 33]), positive([33], 0.5, 2), (a, b) => a.div(b)),
+  bin('pow (tensor exponent)', positive([7, 33], 0.2, 3), x([7, 33], -2, 2), (a, b) => a.pow(b)),
+  bin('pow (broadcast exponent)', positive([7, 33], 0.2, 3), x([1, 33], -2, 2), (a, b) => a.pow(b)),
+  bin('pow (scalar-shaped base)', positive([], 0.5, 2), x([3, 4], -2, 2), (a, b) => a.pow(b)),
+  // The same tensor twice: gradients from both uses must add up.
+  opCase('x * x and x + x (gradient accumulation) [7, 33]', { inputs: [x([7, 33])], fn: (t) => t.mul(t).add(t.add(t)) }),
+  opCase('exp(x) * x summed over dim 1 [7, 33]', { inputs: [x([7, 33])], fn: (t) => t.exp().mul(t).sum(1) }),
+  // eq has no gradient: only the output is compared. Integer data so equality happens.
+  opCase('eq [7, 33] [1, 33]', {
+    inputs: [{ shape: [7, 33], low: 0, high: 3, integers: true }, { shape: [1, 33], low: 0, high: 3, integers: true }],
+    fn: (a, b) => a.eq(b),
+  }),
+  opCase('eq number [65]', { inputs: [{ shape: [65], low: 0, high: 3, integers: true }], fn: (a) => a.eq(1) }),
+];
+
+// ---------------------------------------------------------------- matmul, linear
+const mm = (a: number[], b: number[], extra = ''): Case =>
+  bin(`matmul${extra}`, x(a), x(b), (p, q) => p.matmul(q));
+
+const products: Case[] = [
+  mm([1, 1], [1, 1]),
+  mm([1, 7], [7, 1]),
+  mm([7, 33], [33, 65]),
+  mm([65, 129], [129, 7]),
+  mm([1, 33], [33, 129]),
+  mm([2, 7, 33], [33, 5], ' (shared weight)'),
+  mm([2, 3, 4], [2, 4, 5], ' (batched)'),
+  mm([2, 1, 7, 8], [3, 8, 5], ' (broadcast batch)'),
+  mm([33], [33, 7], ' (vector @ matrix)'),
+  mm([7, 33], [33], ' (matrix @ vector)'),
+  mm([65], [65], ' (vector @ vector)'),
+  mm([2, 3, 7, 4], [4, 9], ' (rank 4 @ shared weight)'),
+  mm([129, 65], [65, 129], ' (several tiles in m, n and k)'),
+  mm([2, 65, 17], [2, 17, 70], ' (batched, past one tile)'),
+  bin('matmul of transposed operands', x([33, 7]), x([5, 33]), (a, b) => a.transpose().matmul(b.transpose())),
+  opCase('linear 3-D input [2, 5, 33] w [7, 33] b [7]', {
+    inputs: [x([2, 5, 33]), x([7, 33]), x([7])],
+    fn: (a, w, b) => F.linear(a, w, b),
+  }),
+  opCase('linear no bias [3, 65] w [129, 65]', { inputs: [x([3, 65]), x([129, 65])], fn: (a, w) => F.linear(a, w) }),
+  opCase('linear 1-D input [33] w [5, 33] b [5]', {
+    inputs: [x([33]), x([5, 33]), x([5])],
+    fn: (a, w, b) => F.linear(a, w, b),
+  }),
+  opCase('linear batch 1 [1, 1] w [1, 1] b [1]', {
+    inputs: [x([1, 1]), x([1, 1]), x([1])],
+    fn: (a, w, b) => F.linear(a, w, b),
+  }),
+];
+
+// ---------------------------------------------------------------- shape ops
+const shape1 = (name: string, shape: number[], fn: (t: Tensor) => Tensor): Case =>
+  opCase(`${name} of ${JSON.stringify(shape)}`, { inputs: [x(shape)], fn });
+
+const shapeOps: Case[] = [
+  // reshape/view are aliases: multiply so the gradient goes through a kernel too.
+  shape1('reshape [6, -1] · 2', [2, 3, 4, 5], (t) => t.reshape([6, -1]).mul(2)),
+  shape1('view 33, 7 then exp', [7, 33], (t) => t.view(33, 7).exp()),
+  shape1('flatten(1, 2)', [2, 3, 4, 5], (t) => t.flatten(1, 2).exp()),
+  shape1('flatten()', [2, 3, 7], (t) => t.flatten().exp()),
+  shape1('permute(3, 1, 0, 2)', [2, 3, 4, 5], (t) => t.permute(3, 1, 0, 2)),
+  shape1('permute(-1, 0, -2, 1)', [2, 7, 3, 5], (t) => t.permute(-1, 0, -2, 1)),
+  shape1('permute(1, 0)', [7, 33], (t) => t.permute(1, 0)),
+  shape1('transpose(0, 2)', [2, 7, 33], (t) => t.transpose(0, 2)),
+  shape1('transpose()', [7, 33], (t) => t.transpose()),
+  shape1('squeeze()', [1, 7, 1, 33], (t) => t.squeeze().exp()),
+  shape1('squeeze(-2)', [7, 1, 33], (t) => t.squeeze(-2).exp()),
+  shape1('unsqueeze(1)', [7, 33], (t) => t.unsqueeze(1).exp()),
+  shape1('unsqueeze(-1)', [33], (t) => t.unsqueeze(-1).exp()),
+  shape1('expand(3, 7, 33)', [7, 1], (t) => t.expand(3, 7, 33)),
+  shape1('expand(2, 7, 33)', [33], (t) => t.expand([2, 7, 33])),
+  shape1('expand(4, -1)', [1, 33], (t) => t.expand(4, -1)),
+  shape1('expand(2, 3, 4, 5)', [2, 1, 4, 1], (t) => t.expand(2, 3, 4, 5)),
+  shape1('slice(1, 2, 30, 3)', [7, 33], (t) => t.slice(1, 2, 30, 3)),
+  shape1('slice(0, -5) (negative start)', [33], (t) => t.slice(0, -5)),
+  shape1('slice(-1, -40, -3, 2)', [4, 65], (t) => t.slice(-1, -40, -3, 2)),
+  shape1('slice(2, 1, 4) rank 4', [2, 3, 5, 7], (t) => t.slice(2, 1, 4)),
+  shape1('slice(0, 0, 1) batch 1', [7, 33], (t) => t.slice(0, 0, 1)),
+  shape1('pad([1, 2, 3, 0], 0.5) last two dims', [2, 3, 7, 33], (t) => t.pad([1, 2, 3, 0], 0.5)),
+  shape1('pad([2, 1]) last dim', [7, 33], (t) => t.pad([2, 1])),
+  shape1('pad([0, 0, 1, 1, 2, 0]) three dims', [2, 5, 7], (t) => t.pad([0, 0, 1, 1, 2, 0], -1)),
+  opCase('concat three along dim 1 [2, 3, 5] [2, 1, 5] [2, 4, 5]', {
+    inputs: [x([2, 3, 5]), x([2, 1, 5]), x([2, 4, 5])],
+    fn: (a, b, c) => wg.concat([a, b, c], 1),
+  }),
+  opCase('concat along dim -1 [7, 1] [7, 33]', { inputs: [x([7, 1]), x([7, 33])], fn: (a, b) => wg.concat([a, b], -1) }),
+  opCase('concat along dim 0 [1, 33] [7, 33] [65, 33]', {
+    inputs: [x([1, 33]), x([7, 33]), x([65, 33])],
+    fn: (a, b, c) => wg.concat([a, b, c], 0),
+  }),
+  opCase('concat, one input without grad [3, 4] [3, 4]', {
+    inputs: [x([3, 4]), { ...x([3, 4]), grad: false }],
+    fn: (a, b) => wg.concat([a, b], 1),
+  }),
+];
+
+// ---------------------------------------------------------------- reductions
+const reductions: Case[] = [
+  shape1('sum()', [7, 33], (t) => t.sum()),
+  shape1('sum(1)', [7, 33], (t) => t.sum(1)),
+  shape1('sum(0)', [129], (t) => t.sum(0)),
+  shape1('sum(-1, keepdim)', [4, 7, 33], (t) => t.sum(-1, true)),
+  shape1('sum([0, 2])', [2, 3, 4, 5], (t) => t.sum([0, 2])),
+  shape1('sum([0, 2], keepdim)', [2, 3, 4, 5], (t) => t.sum([0, 2], true)),
+  shape1('sum([-1, 1])', [2, 3, 4, 5], (t) => t.sum([-1, 1])),
+  shape1('sum() of 1 element', [1, 1], (t) => t.sum()),
+  shape1('sum(-1), rows longer than a workgroup', [2, 600], (t) => t.sum(-1)),
+  shape1('sum(1), more rows than one grid dim holds (65535)', [66000, 2], (t) => t.sum(1)),
+  shape1('max() of 2000 elements', [2000], (t) => t.max()),
+  shape1('mean(-2)', [4, 7, 33], (t) => t.mean(-2)),
+  shape1('mean([1, 3], keepdim)', [2, 3, 4, 5], (t) => t.mean([1, 3], true)),
+  shape1('mean()', [65, 7], (t) => t.mean()),
+  shape1('max(1)', [7, 33], (t) => t.max(1)),
+  shape1('max(-1, keepdim)', [3, 129], (t) => t.max(-1, true)),
+  shape1('max([0, 2])', [2, 3, 4, 5], (t) => t.max([0, 2])),
+  shape1('max()', [65], (t) => t.max()),
+  shape1('min(0)', [33, 7], (t) => t.min(0)),
+  shape1('min([1, 3], keepdim)', [2, 3, 4, 5], (t) => t.min([1, 3], true)),
+  shape1('min()', [7, 33], (t) => t.min()),
+  shape1('var(1) unbiased', [7, 33], (t) => t.var(1)),
+  shape1('var(-1, keepdim, biased)', [3, 129], (t) => t.var(-1, true, false)),
+  shape1('var([0, 2]) unbiased', [2, 3, 4, 5], (t) => t.var([0, 2])),
+  shape1('var() biased', [7, 33], (t) => t.var(null, false, false)),
+];
+
+// ---------------------------------------------------------------- softmax family
+const sm = (name: string, shape: number[], fn: (t: Tensor) => Tensor, low = -3, high = 3): Case =>
+  opCase(`${name} of ${JSON.stringify(shape)}`, { inputs: [x(shape, low, high)], fn });
+
+const softmaxes: Case[] = [
+  sm('softmax dim 0', [7, 33], (t) => F.softmax(t, 0)),
+  sm('softmax dim 1', [7, 33], (t) => F.softmax(t, 1)),
+  sm('softmax dim -1 (row of 129)', [3, 129], (t) => F.softmax(t, -1)),
+  sm('softmax dim 1 of rank 3', [2, 7, 5], (t) => F.softmax(t, 1)),
+  sm('softmax of a vector', [65], (t) => F.softmax(t, 0)),
+  sm('softmax, rows longer than a workgroup', [2, 700], (t) => F.softmax(t, -1)),
+  sm('logSoftmax, rows longer than a workgroup', [2, 700], (t) => F.logSoftmax(t, -1)),
+  sm('softmax, logits up to ±50', [4, 33], (t) => F.softmax(t, -1), -50, 50),
+  sm('logSoftmax dim 0', [7, 33], (t) => F.logSoftmax(t, 0)),
+  sm('logSoftmax dim 1', [7, 33], (t) => F.logSoftmax(t, 1)),
+  sm('logSoftmax dim -1 (row of 129)', [3, 129], (t) => F.logSoftmax(t, -1)),
+  sm('logSoftmax, logits up to ±50', [4, 33], (t) => F.logSoftmax(t, -1), -50, 50),
+];
+
+// ---------------------------------------------------------------- losses, dropout
+const losses: Case[] = [
+  opCase('mseLoss [7, 33]', { inputs: [x([7, 33]), x([7, 33])], fn: (p, t) => F.mseLoss(p, t) }),
+  opCase('bceWithLogits [7, 33], targets in [0, 1]', {
+    inputs: [x([7, 33], -4, 4), x([7, 33], 0, 1)],
+    fn: (l, t) => F.bceWithLogits(l, t),
+  }),
+  opCase('bceWithLogits [129], logits up to ±30, target without grad', {
+    inputs: [x([129], -30, 30), { shape: [129], low: 0, high: 1, grad: false }],
+    fn: (l, t) => F.bceWithLogits(l, t),
+  }),
+  opCase('crossEntropy [7, 5] classes [7]', {
+    inputs: [x([7, 5], -3, 3), classes([7], 5)],
+    fn: (l, c) => F.crossEntropy(l, c),
+  }),
+  opCase('crossEntropy [1, 129] classes [1]', {
+    inputs: [x([1, 129], -3, 3), classes([1], 129)],
+    fn: (l, c) => F.crossEntropy(l, c),
+  }),
+  opCase('crossEntropy [2, 5, 3, 4] classes [2, 3, 4] (spatial)', {
+    inputs: [x([2, 5, 3, 4], -3, 3), classes([2, 3, 4], 5)],
+    fn: (l, c) => F.crossEntropy(l, c),
+  }),
+  // dropout draws its mask from wg's seeded stream: seed it the same on both sides.
+  opCase('dropout(p = 0.3) [7, 33]', {
+    inputs: [x([7, 33])],
+    fn: (t) => {
+      wg.seed(1234);
+      return F.dropout(t, 0.3);
+    },
+  }),
+  opCase('dropout eval mode [33]', { inputs: [x([33])], fn: (t) => F.dropout(t, 0.5, false) }),
+  // A tiny MLP end to end: linear → gelu → linear → crossEntropy.
+  opCase('MLP: linear-gelu-linear-crossEntropy [5, 33]', {
+    inputs: [x([5, 33]), x([16, 33], -0.3, 0.3), x([16]), x([7, 16], -0.3, 0.3), x([7]), classes([5], 7)],
+    fn: (inp, w1, b1, w2, b2, c) => F.crossEntropy(F.linear(F.linear(inp, w1, b1).gelu(), w2, b2), c),
+  }),
+];
+
+export const opCases: Case[] = [
+  ...elementwiseUnary,
+  ...elementwiseBinary,
+  ...products,
+  ...shapeOps,
+  ...reductions,
+  ...softmaxes,
+  ...losses,
+];
