@@ -68,7 +68,12 @@ export async function gradcheck(
     const analytic = scope(() => {
       const xs = leaves(values);
       projected(xs).backward();
-      return xs.map((x) => (x.grad ? cpu.readSync(x.grad.storageFor('gradcheck')) : null));
+      // Leaf grads are kept out of scopes (they outlive backward); free them here.
+      return xs.map((x) => {
+        const grad = x.grad ? cpu.readSync(x.grad.storageFor('gradcheck')) : null;
+        x.grad?.dispose();
+        return grad;
+      });
     });
 
     const reports: GradcheckInputReport[] = [];

@@ -8,6 +8,9 @@ import * as shapeOps from './ops/shape';
 import * as reduce from './ops/reduce';
 import { matmul } from './ops/matmul';
 import { runBackward } from './autograd';
+import { shapeSize, shapeString } from './shape';
+
+export { shapeSize, shapeString };
 
 /** Storage shared by tensors that view the same numbers (reshape, detach). */
 class SharedStorage {
@@ -22,16 +25,6 @@ const scopes: Set<Tensor>[] = [];
 
 export function liveTensorCount(): number {
   return liveTensors;
-}
-
-export function shapeSize(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function shapeString(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
 }
 
 export class Tensor {

@@ -56,6 +56,17 @@ describe('compare harness', () => {
     expect(r.message).toMatch(/1 tensor\(s\) leaked/);
   });
 
+  it('matches NaN with NaN, and fails NaN against a number', async () => {
+    const both = await opCase('nan both', { inputs: [{ shape: [4], low: -2, high: -1, grad: false }], fn: (t) => t.sqrt() }).run();
+    expect(both.ok, both.message).toBe(true);
+    const one = await opCase('nan one side', {
+      inputs: [{ shape: [4], low: -2, high: -1, grad: false }],
+      fn: (t) => (onGpu(t) ? t.sqrt() : t.abs()),
+    }).run();
+    expect(one.ok).toBe(false);
+    expect(one.message).toMatch(/non-finite mismatch/);
+  });
+
   it('reports an exception from the GPU side', async () => {
     const r = await opCase('throws', {
       inputs: [{ shape: [4] }],

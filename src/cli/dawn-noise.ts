@@ -1,6 +1,7 @@
 // Lines Dawn prints on stderr that say nothing to a user: on a machine
 // without a display server (XDG_RUNTIME_DIR), and when it skips a Vulkan
-// driver it cannot use (Mesa's lavapipe) before finding SwiftShader.
+// driver it cannot use (Mesa's lavapipe) before finding SwiftShader, and
+// the blank lines between them.
 const NOISE = [
   /XDG_RUNTIME_DIR is invalid/,
   /Vulkan shaderUniform\*ArrayDynamicIndexing required/,
@@ -9,5 +10,5 @@ const NOISE = [
 ];
 
 export function isDawnNoise(line: string): boolean {
-  return NOISE.some((re) => re.test(line));
+  return line.trim() === '' || NOISE.some((re) => re.test(line));
 }

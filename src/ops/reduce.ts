@@ -4,7 +4,8 @@
 import type { ReduceOp } from '../backend/backend';
 import { Tensor, shapeSize } from '../tensor';
 import { record, noGrad } from '../autograd';
-import { contiguousStrides, normalizeDim } from './shape';
+import { normalizeDim } from './shape';
+import { contiguousStrides } from '../shape';
 
 type Dims = number | number[] | null | undefined;
 

@@ -4,6 +4,7 @@
 import { Tensor, shapeSize, shapeString } from '../tensor';
 import { record } from '../autograd';
 import { unbroadcast } from './broadcast';
+import { contiguousStrides } from '../shape';
 
 /** A dim in [-rank, rank) as a dim in [0, rank). */
 export function normalizeDim(op: string, dim: number, rank: number): number {
@@ -11,16 +12,6 @@ export function normalizeDim(op: string, dim: number, rank: number): number {
     throw new Error(`${op}: dim ${dim} is out of range for a tensor of rank ${rank} (expected ${-rank}..${rank - 1})`);
   }
   return dim < 0 ? dim + rank : dim;
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
 }
 
 function gather(x: Tensor, shape: number[], strides: number[], offset: number, op: string): Tensor {

@@ -125,6 +125,8 @@ interface Comparison {
   ok: boolean;
   /** how the worst element missed (or met) its tolerance */
   worst: string;
+  /** the same, short (for a passing case's message) */
+  brief: string;
   /** err / (atol + rtol·|cpu|) at the worst element: > 1 fails */
   worstRatio: number;
 }
@@ -139,8 +141,10 @@ function compare(what: string, shape: number[], gpu: Float64Array, cpu: Float64A
     const c = cpu[i];
     const g = gpu[i];
     if (!Number.isFinite(c) || !Number.isFinite(g)) {
-      // The cases stay inside every op's domain: any NaN/Inf is a failure.
-      if (nonFinite < 0) nonFinite = i;
+      // NaN meets NaN and an infinity the same infinity (an op at its
+      // domain's edge); anything else non-finite is a mismatch.
+      const same = (Number.isNaN(c) && Number.isNaN(g)) || c === g;
+      if (!same && nonFinite < 0) nonFinite = i;
       continue;
     }
     const err = Math.abs(g - c);
@@ -158,16 +162,19 @@ function compare(what: string, shape: number[], gpu: Float64Array, cpu: Float64A
       maxRel: NaN,
       ok: false,
       worstRatio: Infinity,
-      worst: `${what}: non-finite at ${unravel(nonFinite, shape)}: gpu=${gpu[nonFinite]} cpu=${cpu[nonFinite]}`,
+      worst: `${what} ${JSON.stringify(shape)}: non-finite mismatch at ${unravel(nonFinite, shape)}: gpu=${gpu[nonFinite]} cpu=${cpu[nonFinite]}`,
+      brief: `${what}: non-finite mismatch`,
     };
   }
   const ok = worstRatio <= 1;
+  const at = worstIndex < 0 ? '-' : unravel(worstIndex, shape);
+  const brief = `${what} at ${at}: ${worstRatio < 0 ? 0 : worstRatio.toFixed(3)}× tolerance`;
   const worst =
     worstIndex < 0
       ? `${what}: empty`
       : `${what} ${JSON.stringify(shape)}: worst at ${unravel(worstIndex, shape)} gpu=${gpu[worstIndex]} ` +
         `cpu=${cpu[worstIndex]} err=${fmt(Math.abs(gpu[worstIndex] - cpu[worstIndex]))} (${worstRatio.toFixed(2)}× tolerance)`;
-  return { maxAbs, maxRel, ok, worst, worstRatio };
+  return { maxAbs, maxRel, ok, worst, brief, worstRatio };
 }
 
 function errorMessage(e: unknown): string {
@@ -244,7 +251,7 @@ export function opCase(name: string, spec: OpSpec): Case {
       let message: string;
       if (ok) {
         const worst = results.reduce((a, b) => (b.worstRatio > a.worstRatio ? b : a), results[0]);
-        message = `${results.length} tensors compared; closest to tolerance: ${worst ? worst.worst : '-'}`;
+        message = `${results.length} compared; closest: ${worst ? worst.brief : '-'}`;
       } else {
         message = [...problems, ...failed.map((r) => r.worst)].join('; ');
       }

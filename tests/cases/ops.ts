@@ -74,6 +74,16 @@ const elementwiseBinary: Case[] = [
   opCase('x * x and x + x (gradient accumulation) [7, 33]', { inputs: [x([7, 33])], fn: (t) => t.mul(t).add(t.add(t)) }),
   opCase('exp(x) * x summed over dim 1 [7, 33]', { inputs: [x([7, 33])], fn: (t) => t.exp().mul(t).sum(1) }),
   // eq has no gradient: only the output is compared. Integer data so equality happens.
+  // 300 dispatches forward and more backward: several flushes of the command
+  // encoder and wraps of the uniform ring inside one case.
+  opCase('a chain of 300 elementwise ops [33]', {
+    inputs: [x([33])],
+    fn: (t) => {
+      let y = t;
+      for (let i = 0; i < 150; i++) y = y.mul(1.001).add(t.mul(0.001));
+      return y;
+    },
+  }),
   opCase('eq [7, 33] [1, 33]', {
     inputs: [{ shape: [7, 33], low: 0, high: 3, integers: true }, { shape: [1, 33], low: 0, high: 3, integers: true }],
     fn: (a, b) => a.eq(b),
@@ -99,6 +109,13 @@ const products: Case[] = [
   mm([65], [65], ' (vector @ vector)'),
   mm([2, 3, 7, 4], [4, 9], ' (rank 4 @ shared weight)'),
   mm([129, 65], [65, 129], ' (several tiles in m, n and k)'),
+  mm([1, 7, 8], [3, 8, 5], ' (batch-1 left, batched right)'),
+  mm([2, 7, 8], [1, 8, 5], ' (batched left, batch-1 right)'),
+  mm([2, 1, 7, 8], [1, 3, 8, 5], ' (both batches broadcast)'),
+  mm([7, 8], [2, 3, 8, 5], ' (matrix @ rank 4)'),
+  mm([33], [2, 33, 7], ' (vector @ batched)'),
+  mm([2, 7, 33], [33], ' (batched @ vector)'),
+  mm([3, 0], [0, 4], ' (k = 0: zeros)'),
   mm([2, 65, 17], [2, 17, 70], ' (batched, past one tile)'),
   bin('matmul of transposed operands', x([33, 7]), x([5, 33]), (a, b) => a.transpose().matmul(b.transpose())),
   opCase('linear 3-D input [2, 5, 33] w [7, 33] b [7]', {
@@ -108,6 +125,10 @@ const products: Case[] = [
   opCase('linear no bias [3, 65] w [129, 65]', { inputs: [x([3, 65]), x([129, 65])], fn: (a, w) => F.linear(a, w) }),
   opCase('linear 1-D input [33] w [5, 33] b [5]', {
     inputs: [x([33]), x([5, 33]), x([5])],
+    fn: (a, w, b) => F.linear(a, w, b),
+  }),
+  opCase('linear 4-D input [2, 3, 1, 9] w [5, 9] b [5]', {
+    inputs: [x([2, 3, 1, 9]), x([5, 9]), x([5])],
     fn: (a, w, b) => F.linear(a, w, b),
   }),
   opCase('linear batch 1 [1, 1] w [1, 1] b [1]', {
@@ -144,6 +165,8 @@ const shapeOps: Case[] = [
   shape1('slice(-1, -40, -3, 2)', [4, 65], (t) => t.slice(-1, -40, -3, 2)),
   shape1('slice(2, 1, 4) rank 4', [2, 3, 5, 7], (t) => t.slice(2, 1, 4)),
   shape1('slice(0, 0, 1) batch 1', [7, 33], (t) => t.slice(0, 0, 1)),
+  shape1('slice(0, 5, 5) to empty', [7, 33], (t) => t.slice(0, 5, 5).exp()),
+  shape1('expand(3, 4)', [], (t) => t.expand(3, 4)),
   shape1('pad([1, 2, 3, 0], 0.5) last two dims', [2, 3, 7, 33], (t) => t.pad([1, 2, 3, 0], 0.5)),
   shape1('pad([2, 1]) last dim', [7, 33], (t) => t.pad([2, 1])),
   shape1('pad([0, 0, 1, 1, 2, 0]) three dims', [2, 5, 7], (t) => t.pad([0, 0, 1, 1, 2, 0], -1)),
@@ -156,6 +179,7 @@ const shapeOps: Case[] = [
     inputs: [x([1, 33]), x([7, 33]), x([65, 33])],
     fn: (a, b, c) => wg.concat([a, b, c], 0),
   }),
+  opCase('concat with an empty piece [2, 0] [2, 3]', { inputs: [x([2, 0]), x([2, 3])], fn: (a, b) => wg.concat([a, b], 1) }),
   opCase('concat, one input without grad [3, 4] [3, 4]', {
     inputs: [x([3, 4]), { ...x([3, 4]), grad: false }],
     fn: (a, b) => wg.concat([a, b], 1),
@@ -172,6 +196,9 @@ const reductions: Case[] = [
   shape1('sum([0, 2], keepdim)', [2, 3, 4, 5], (t) => t.sum([0, 2], true)),
   shape1('sum([-1, 1])', [2, 3, 4, 5], (t) => t.sum([-1, 1])),
   shape1('sum() of 1 element', [1, 1], (t) => t.sum()),
+  shape1('sum() of a scalar', [], (t) => t.sum()),
+  shape1('sum(null, keepdim)', [2, 3, 4, 5], (t) => t.sum(null, true)),
+  shape1('sum(0) over an empty dim', [0, 3], (t) => t.sum(0)),
   shape1('sum(-1), rows longer than a workgroup', [2, 600], (t) => t.sum(-1)),
   shape1('sum(1), more rows than one grid dim holds (65535)', [66000, 2], (t) => t.sum(1)),
   shape1('max() of 2000 elements', [2000], (t) => t.max()),
@@ -200,6 +227,7 @@ const softmaxes: Case[] = [
   sm('softmax dim 1', [7, 33], (t) => F.softmax(t, 1)),
   sm('softmax dim -1 (row of 129)', [3, 129], (t) => F.softmax(t, -1)),
   sm('softmax dim 1 of rank 3', [2, 7, 5], (t) => F.softmax(t, 1)),
+  sm('softmax dim 0 of rank 4', [3, 2, 4, 5], (t) => F.softmax(t, 0)),
   sm('softmax of a vector', [65], (t) => F.softmax(t, 0)),
   sm('softmax, rows longer than a workgroup', [2, 700], (t) => F.softmax(t, -1)),
   sm('logSoftmax, rows longer than a workgroup', [2, 700], (t) => F.logSoftmax(t, -1)),

@@ -5,6 +5,7 @@ import type { Backend, BackendMemory, BinaryOp, MatmulArgs, ReduceOp, Storage, U
 import { GpuContext, gridFor } from './context';
 import { requestGpu } from './device';
 import { shaderConstant } from './shaders';
+import { contiguousStrides, shapeSize } from '../../shape';
 
 const MAX_RANK = 8; // the uniforms hold shapes and strides of up to 8 dims (array<vec4u, 2>)
 
@@ -15,16 +16,6 @@ export class GpuStorage implements Storage {
     readonly size: number,
     readonly buffer: GPUBuffer,
   ) {}
-}
-
-function contiguousStrides(shape: number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
 }
 
 function checkRank(op: string, shape: number[]): void {
@@ -116,7 +107,7 @@ export class WebGpuBackend implements Backend {
 
   binary(op: BinaryOp, a: Storage, aShape: number[], b: Storage, bShape: number[], outShape: number[]): Storage {
     checkRank(op, outShape);
-    const n = outShape.reduce((p, d) => p * d, 1);
+    const n = shapeSize(outShape);
     const out = this.alloc(n);
     if (n > 0) {
       // A broadcast dim (size 1 against a larger output dim) reads with stride 0.
@@ -133,7 +124,7 @@ export class WebGpuBackend implements Backend {
 
   gather(x: Storage, shape: number[], strides: number[], offset: number): Storage {
     checkRank('gather', shape);
-    const n = shape.reduce((p, d) => p * d, 1);
+    const n = shapeSize(shape);
     const out = this.alloc(n);
     if (n > 0) {
       this.ctx.dispatch({
@@ -146,7 +137,7 @@ export class WebGpuBackend implements Backend {
 
   scatter(x: Storage, shape: number[], dst: Storage, strides: number[], offset: number): void {
     checkRank('scatter', shape);
-    const n = shape.reduce((p, d) => p * d, 1);
+    const n = shapeSize(shape);
     if (n === 0) return;
     this.ctx.dispatch({
       shader: 'layout', entry: 'scatter', params: { n, rank: shape.length, offset, shape, strides },
