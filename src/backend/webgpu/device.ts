@@ -53,6 +53,9 @@ function noAdapterHelp(): string {
   if (!isNode) {
     return 'This browser has no WebGPU (navigator.gpu is missing): use Chrome or Edge 113+, or Firefox/Safari with WebGPU enabled.';
   }
+  if (process.env.VK_ICD_FILENAMES) {
+    return `Dawn found no GPU adapter with VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}: point it at a Vulkan driver's JSON file, or unset it.`;
+  }
   if (process.platform === 'linux') {
     return (
       'Dawn found no GPU adapter. Without a GPU driver it needs the Vulkan loader and SwiftShader: ' +
