@@ -9,7 +9,7 @@ export default defineConfig({
     minify: false,
     ssr: true,
     rollupOptions: {
-      input: { matmul: 'bench/matmul.ts' },
+      input: { matmul: 'bench/matmul.ts', conv: 'bench/conv.ts' },
       external: ['webgpu', /^node:/],
       output: { format: 'es', entryFileNames: '[name].js' },
     },

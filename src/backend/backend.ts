@@ -44,6 +44,60 @@ export interface MatmulArgs {
   bBatchStride: number;
 }
 
+/**
+ * The shape of one 2-D convolution, NCHW. The output is
+ *   y[n, o, i, j] = Σ_{c, a, b} x[n, g·Cg + c, i·strideH - padH + a·dilationH, j·strideW - padW + b·dilationW]
+ *                              · w[o, c, a, b]
+ * where g = o / (outChannels / groups) is o's group, Cg = inChannels / groups,
+ * c < Cg, a < kernelH, b < kernelW, and x reads 0 outside [0, inH) × [0, inW).
+ * padH/padW are the top/left padding; the bottom/right padding only shows in
+ * outH/outW, which the caller computes (so 'same' may pad unevenly).
+ */
+export interface ConvGeometry {
+  batch: number;
+  inChannels: number;
+  inH: number;
+  inW: number;
+  outChannels: number;
+  outH: number;
+  outW: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+}
+
+/**
+ * The shape of a 2-D pooling, NCHW: window (i, j) covers rows
+ * i·strideH - padH + [0, kernelH) and columns j·strideW - padW + [0, kernelW).
+ */
+export interface PoolGeometry {
+  batch: number;
+  channels: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+/** Batchnorm over x: [batch, channels, spatial] (spatial = H·W), statistics per channel. */
+export interface NormGeometry {
+  batch: number;
+  channels: number;
+  spatial: number;
+}
+
 export interface BackendMemory {
   bytesInUse: number;
   bytesPooled: number;
@@ -85,4 +139,34 @@ export interface Backend {
   matmul(a: Storage, b: Storage, args: MatmulArgs): Storage;
   // softmax (or log-softmax) of each row               x: [rows, cols] -> out: [rows, cols]
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage;
+
+  // ---- convolution (see ConvGeometry). A transposed conv's forward is
+  // conv2dInputGrad, its backward conv2d and conv2dWeightGrad.
+  // x: [N, C, H, W], w: [O, C/G, KH, KW] -> y: [N, O, OH, OW]
+  conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage;
+  // dy: [N, O, OH, OW], w: [O, C/G, KH, KW] -> dx: [N, C, H, W]
+  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry): Storage;
+  // x: [N, C, H, W], dy: [N, O, OH, OW] -> dw: [O, C/G, KH, KW]
+  conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage;
+
+  // ---- pooling (see PoolGeometry); padding is never the max, and average
+  // pooling divides by kernelH·kernelW (PyTorch's count_include_pad)
+  // x: [N, C, H, W] -> out: [N, C, OH, OW], argmax: [N, C, OH, OW] holding
+  // the flat index h·W + w in x's plane of each window's first maximum
+  maxPool2d(x: Storage, geo: PoolGeometry): { out: Storage; argmax: Storage };
+  // dy: [N, C, OH, OW], argmax as above -> dx: [N, C, H, W]
+  maxPool2dGrad(dy: Storage, argmax: Storage, geo: PoolGeometry): Storage;
+  // x: [N, C, H, W] -> out: [N, C, OH, OW]
+  avgPool2d(x: Storage, geo: PoolGeometry): Storage;
+  // dy: [N, C, OH, OW] -> dx: [N, C, H, W]
+  avgPool2dGrad(dy: Storage, geo: PoolGeometry): Storage;
+
+  // ---- batchnorm in training mode (see NormGeometry)
+  // x: [N, C, S], weight, bias: [C] -> out: [N, C, S] = (x - mean) / sqrt(var + eps) · weight + bias,
+  // with mean, var: [C] the batch statistics (var biased: divided by N·S)
+  batchNorm(x: Storage, weight: Storage, bias: Storage, geo: NormGeometry, eps: number): { out: Storage; mean: Storage; var: Storage };
+  // dy, x: [N, C, S], mean, var, weight: [C] -> dx: [N, C, S], dweight, dbias: [C]
+  batchNormGrad(
+    dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage, geo: NormGeometry, eps: number,
+  ): { dx: Storage; dweight: Storage; dbias: Storage };
 }

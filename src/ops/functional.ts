@@ -5,6 +5,12 @@ import { record } from '../autograd';
 import { uniformArray } from '../random';
 export { softmax, logSoftmax } from './softmax';
 export { mseLoss, bceWithLogits, crossEntropy } from './loss';
+export { conv2d, convTranspose2d } from './conv';
+export type { Conv2dOptions, ConvTranspose2dOptions, Padding, Pair } from './conv';
+export { maxPool2d, avgPool2d, upsampleNearest } from './pool';
+export type { Pool2dOptions } from './pool';
+export { batchNorm, groupNorm } from './norm';
+export type { BatchNormOptions, GroupNormOptions } from './norm';
 
 /** x: [..., in], weight: [out, in], bias: [out] -> [..., out] = x·weightᵀ + bias. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {

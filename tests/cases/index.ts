@@ -3,6 +3,7 @@
 import * as wg from '../../src/index';
 import type { Case } from './types';
 import { opCases } from './ops';
+import { convCases } from './conv';
 
 export type { Case, CaseResult } from './types';
 
@@ -10,4 +11,4 @@ export async function setupCases(): Promise<void> {
   await wg.init({ backend: 'webgpu', seed: 0 });
 }
 
-export const gpuCases: Case[] = [...opCases];
+export const gpuCases: Case[] = [...opCases, ...convCases];

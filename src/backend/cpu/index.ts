@@ -9,14 +9,20 @@ import type {
   Backend,
   BackendMemory,
   BinaryOp,
+  ConvGeometry,
   MatmulArgs,
+  NormGeometry,
+  PoolGeometry,
   ReduceOp,
   Storage,
   UnaryOp,
 } from '../backend';
+import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv';
 import { binary, unary, unaryGrad } from './elementwise';
 import { gather, scatter } from './layout';
 import { matmul } from './matmul';
+import { batchNorm, batchNormGrad } from './norm';
+import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
 
@@ -108,6 +114,67 @@ export class CpuBackend implements Backend {
 
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage {
     return this.adopt(softmax(this.dataOf(x), rows, cols, log));
+  }
+
+  conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {
+    return this.adopt(conv2d(this.dataOf(x), this.dataOf(w), geo));
+  }
+
+  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry): Storage {
+    return this.adopt(conv2dInputGrad(this.dataOf(dy), this.dataOf(w), geo));
+  }
+
+  conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage {
+    return this.adopt(conv2dWeightGrad(this.dataOf(x), this.dataOf(dy), geo));
+  }
+
+  maxPool2d(x: Storage, geo: PoolGeometry): { out: Storage; argmax: Storage } {
+    const { out, argmax } = maxPool2d(this.dataOf(x), geo);
+    return { out: this.adopt(out), argmax: this.adopt(argmax) };
+  }
+
+  maxPool2dGrad(dy: Storage, argmax: Storage, geo: PoolGeometry): Storage {
+    return this.adopt(maxPool2dGrad(this.dataOf(dy), this.dataOf(argmax), geo));
+  }
+
+  avgPool2d(x: Storage, geo: PoolGeometry): Storage {
+    return this.adopt(avgPool2d(this.dataOf(x), geo));
+  }
+
+  avgPool2dGrad(dy: Storage, geo: PoolGeometry): Storage {
+    return this.adopt(avgPool2dGrad(this.dataOf(dy), geo));
+  }
+
+  batchNorm(
+    x: Storage,
+    weight: Storage,
+    bias: Storage,
+    geo: NormGeometry,
+    eps: number,
+  ): { out: Storage; mean: Storage; var: Storage } {
+    const result = batchNorm(this.dataOf(x), this.dataOf(weight), this.dataOf(bias), geo, eps);
+    return { out: this.adopt(result.out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
+  }
+
+  batchNormGrad(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    weight: Storage,
+    geo: NormGeometry,
+    eps: number,
+  ): { dx: Storage; dweight: Storage; dbias: Storage } {
+    const { dx, dweight, dbias } = batchNormGrad(
+      this.dataOf(dy),
+      this.dataOf(x),
+      this.dataOf(mean),
+      this.dataOf(variance),
+      this.dataOf(weight),
+      geo,
+      eps,
+    );
+    return { dx: this.adopt(dx), dweight: this.adopt(dweight), dbias: this.adopt(dbias) };
   }
 
   // Wrap a freshly made array as a storage the caller owns, and count it.

@@ -1,7 +1,10 @@
 // The WebGPU backend: every Backend call becomes one or two dispatches of a
 // kernel in shaders/, recorded into the context's command encoder. Storages
 // are float32 buffers from the pool.
-import type { Backend, BackendMemory, BinaryOp, MatmulArgs, ReduceOp, Storage, UnaryOp } from '../backend';
+import type {
+  Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, PoolGeometry, ReduceOp, Storage, UnaryOp,
+} from '../backend';
+import { planConv, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
 import { requestGpu } from './device';
 import { shaderConstant } from './shaders';
@@ -196,5 +199,124 @@ export class WebGpuBackend implements Backend {
       });
     }
     return out;
+  }
+
+  // ---- convolution: shaders/conv2d.wgsl, one mode per GEMM (see conv.ts)
+
+  private conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry): Storage {
+    const plan = planConv(mode, geo);
+    const out = this.alloc(plan.total);
+    if (plan.total === 0) return out;
+    if (plan.params.k === 0) {
+      this.release(out);
+      return this.full(plan.total, 0);
+    }
+    // Split-K writes one layer of partial sums per split, added up after.
+    const layers = plan.splits > 1 ? this.alloc(plan.total * plan.splits) : out;
+    this.ctx.dispatch({
+      shader: 'conv2d', entry: 'conv2d', overrides: plan.overrides, params: plan.params,
+      buffers: { a: this.buf(a), b: this.buf(b), out: layers.buffer }, groups: plan.groups,
+    });
+    if (layers !== out) {
+      this.ctx.dispatch({
+        shader: 'conv2d', entry: 'sum_splits', params: plan.params,
+        buffers: { a: layers.buffer, out: out.buffer }, groups: gridFor(plan.total, shaderConstant('conv2d', 'WG')),
+      });
+      this.release(layers);
+    }
+    return out;
+  }
+
+  conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {
+    return this.conv('forward', x, w, geo);
+  }
+
+  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry): Storage {
+    return this.conv('inputGrad', dy, w, geo);
+  }
+
+  conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage {
+    return this.conv('weightGrad', dy, x, geo);
+  }
+
+  // ---- pooling: shaders/pool2d.wgsl
+
+  private poolParams(geo: PoolGeometry): Record<string, number> {
+    return {
+      planes: geo.batch * geo.channels, in_h: geo.inH, in_w: geo.inW, out_h: geo.outH, out_w: geo.outW,
+      k_h: geo.kernelH, k_w: geo.kernelW, stride_h: geo.strideH, stride_w: geo.strideW, pad_h: geo.padH, pad_w: geo.padW,
+    };
+  }
+
+  private pool(entry: string, buffers: Record<string, GPUBuffer>, geo: PoolGeometry, count: number): void {
+    if (count === 0) return;
+    this.ctx.dispatch({
+      shader: 'pool2d', entry, params: this.poolParams(geo), buffers, groups: gridFor(count, shaderConstant('pool2d', 'WG')),
+    });
+  }
+
+  maxPool2d(x: Storage, geo: PoolGeometry): { out: Storage; argmax: Storage } {
+    const count = geo.batch * geo.channels * geo.outH * geo.outW;
+    const out = this.alloc(count);
+    const argmax = this.alloc(count);
+    this.pool('max_pool', { src: this.buf(x), out: out.buffer, argmax_out: argmax.buffer }, geo, count);
+    return { out, argmax };
+  }
+
+  maxPool2dGrad(dy: Storage, argmax: Storage, geo: PoolGeometry): Storage {
+    const count = geo.batch * geo.channels * geo.inH * geo.inW;
+    const dx = this.alloc(count);
+    this.pool('max_pool_grad', { src: this.buf(dy), argmax_in: this.buf(argmax), out: dx.buffer }, geo, count);
+    return dx;
+  }
+
+  avgPool2d(x: Storage, geo: PoolGeometry): Storage {
+    const count = geo.batch * geo.channels * geo.outH * geo.outW;
+    const out = this.alloc(count);
+    this.pool('avg_pool', { src: this.buf(x), out: out.buffer }, geo, count);
+    return out;
+  }
+
+  avgPool2dGrad(dy: Storage, geo: PoolGeometry): Storage {
+    const count = geo.batch * geo.channels * geo.inH * geo.inW;
+    const dx = this.alloc(count);
+    this.pool('avg_pool_grad', { src: this.buf(dy), out: dx.buffer }, geo, count);
+    return dx;
+  }
+
+  // ---- batchnorm: shaders/batchnorm.wgsl, one workgroup per channel
+
+  batchNorm(x: Storage, weight: Storage, bias: Storage, geo: NormGeometry, eps: number) {
+    const out = this.alloc(x.size);
+    const mean = this.alloc(geo.channels);
+    const variance = this.alloc(geo.channels);
+    if (geo.channels > 0) {
+      this.ctx.dispatch({
+        shader: 'batchnorm', entry: 'batchnorm_forward', params: { ...geo, eps },
+        buffers: {
+          x: this.buf(x), weight: this.buf(weight), bias: this.buf(bias),
+          out: out.buffer, mean: mean.buffer, variance: variance.buffer,
+        },
+        groups: [geo.channels, 1, 1],
+      });
+    }
+    return { out, mean, var: variance };
+  }
+
+  batchNormGrad(dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage, geo: NormGeometry, eps: number) {
+    const dx = this.alloc(x.size);
+    const dweight = this.alloc(geo.channels);
+    const dbias = this.alloc(geo.channels);
+    if (geo.channels > 0) {
+      this.ctx.dispatch({
+        shader: 'batchnorm', entry: 'batchnorm_backward', params: { ...geo, eps },
+        buffers: {
+          dy: this.buf(dy), x: this.buf(x), mean: this.buf(mean), variance: this.buf(variance),
+          weight: this.buf(weight), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
+        },
+        groups: [geo.channels, 1, 1],
+      });
+    }
+    return { dx, dweight, dbias };
   }
 }

@@ -1,0 +1,98 @@
+// Launching the conv kernels of shaders/conv2d.wgsl: the GEMM view of each
+// mode, the tile configuration per shape, and the split-K plan for wgrad.
+//
+// The tile table. Each conv runs as a GEMM of m rows (pixels or output
+// channels) by n columns (channels, or channels × taps for wgrad). A tile
+// wider than n leaves threads idle, so narrow GEMMs get narrow tiles:
+//   n ≤ 8   → 2 × 32 threads (8 × 128 outputs per workgroup)
+//   n ≤ 32  → 8 × 16 threads (32 × 64)
+//   else    → 16 × 16 threads (64 × 64), TILE_K 16
+// Measured with bench/conv.ts on SwiftShader (2-core VM): at the DCGAN and
+// U-Net layer shapes of the bench, 16 × 16 was fastest wherever n ≥ 64 and
+// the narrow tiles won only for the 1–17-channel test shapes; see
+// bench/RESULTS.md. Re-measure on a real GPU (the benchmarks issue).
+import type { ConvGeometry } from '../backend';
+import type { Overrides } from './pipelines';
+
+export type ConvMode = 'forward' | 'inputGrad' | 'weightGrad';
+
+const MODE_NUMBER = { forward: 0, inputGrad: 1, weightGrad: 2, inputGradByPhase: 3 };
+
+export interface ConvPlan {
+  overrides: Overrides;
+  params: Record<string, number>;
+  groups: [number, number, number];
+  splits: number;
+  /** elements of the result over all groups */
+  total: number;
+}
+
+function tileFor(n: number): { WG_X: number; WG_Y: number; TILE_K: number } {
+  if (n <= 8) return { WG_X: 2, WG_Y: 32, TILE_K: 16 };
+  if (n <= 32) return { WG_X: 8, WG_Y: 16, TILE_K: 16 };
+  return { WG_X: 16, WG_Y: 16, TILE_K: 16 };
+}
+
+/** Workgroups wgrad aims for before it stops splitting k (enough to fill a desktop GPU). */
+const WGRAD_TARGET_WORKGROUPS = 256;
+/** The least k a split should get, so each does real work between its barriers. */
+const WGRAD_MIN_CHUNK = 256;
+
+function geometryParams(geo: ConvGeometry): Record<string, number> {
+  return {
+    batch: geo.batch, in_c: geo.inChannels, in_h: geo.inH, in_w: geo.inW,
+    out_c: geo.outChannels, out_h: geo.outH, out_w: geo.outW,
+    k_h: geo.kernelH, k_w: geo.kernelW, stride_h: geo.strideH, stride_w: geo.strideW,
+    pad_h: geo.padH, pad_w: geo.padW, dil_h: geo.dilationH, dil_w: geo.dilationW, groups: geo.groups,
+  };
+}
+
+export function planConv(mode: ConvMode, geo: ConvGeometry): ConvPlan {
+  const cg = geo.inChannels / geo.groups;
+  const og = geo.outChannels / geo.groups;
+  const taps = geo.kernelH * geo.kernelW;
+  const [m, n, k] =
+    mode === 'forward'
+      ? [geo.batch * geo.outH * geo.outW, og, cg * taps]
+      : mode === 'inputGrad'
+        ? [geo.batch * geo.inH * geo.inW, cg, og * taps]
+        : [og, cg * taps, geo.batch * geo.outH * geo.outW];
+  // A strided dgrad runs one GEMM per stride phase, each over only the taps
+  // that phase can use (conv2d.wgsl, MODE 3): m and k here are the largest
+  // phase's, the kernel bounds each phase by its own.
+  const byPhase = mode === 'inputGrad' && geo.strideH * geo.strideW > 1 && geo.dilationH === 1 && geo.dilationW === 1;
+  if (byPhase) {
+    const tile = tileFor(n);
+    const mPhase = geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW);
+    const kPhase = og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW);
+    const total = geo.batch * geo.inChannels * geo.inH * geo.inW;
+    return {
+      overrides: { MODE: MODE_NUMBER.inputGradByPhase, ...tile },
+      params: { ...geometryParams(geo), m: mPhase, n, k: kPhase, k_chunk: kPhase, splits: 1, total },
+      groups: [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(mPhase / (4 * tile.WG_Y)), geo.groups * geo.strideH * geo.strideW],
+      splits: 1,
+      total,
+    };
+  }
+  const tile = tileFor(n);
+  const blocks = Math.ceil(n / (4 * tile.WG_X)) * Math.ceil(m / (4 * tile.WG_Y)) * geo.groups;
+  let splits = 1;
+  if (mode === 'weightGrad') {
+    const wanted = Math.ceil(WGRAD_TARGET_WORKGROUPS / blocks);
+    splits = Math.max(1, Math.min(wanted, Math.floor(k / WGRAD_MIN_CHUNK), Math.floor(65535 / geo.groups)));
+  }
+  const chunk = Math.ceil(k / splits / tile.TILE_K) * tile.TILE_K;
+  splits = Math.max(1, Math.ceil(k / chunk));
+  const total = mode === 'forward'
+    ? geo.batch * geo.outChannels * geo.outH * geo.outW
+    : mode === 'inputGrad'
+      ? geo.batch * geo.inChannels * geo.inH * geo.inW
+      : geo.outChannels * cg * taps;
+  return {
+    overrides: { MODE: MODE_NUMBER[mode], ...tile },
+    params: { ...geometryParams(geo), m, n, k, k_chunk: chunk, splits, total },
+    groups: [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(m / (4 * tile.WG_Y)), geo.groups * splits],
+    splits,
+    total,
+  };
+}

@@ -1,0 +1,116 @@
+// Batch and group normalization, as PyTorch's F.batch_norm and F.group_norm.
+import { Tensor, shapeString } from '../tensor';
+import { record, noGrad } from '../autograd';
+import { withBackend } from '../runtime';
+import { full } from './creation';
+
+export interface BatchNormOptions {
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+function checkPerChannel(op: string, name: string, t: Tensor | null | undefined, channels: number, x: Tensor): void {
+  if (t && (t.rank !== 1 || t.shape[0] !== channels)) {
+    throw new Error(`${op}: ${name} ${shapeString(t.shape)} must have one value per channel: [${channels}] for input ${shapeString(x.shape)}`);
+  }
+}
+
+/** A [1, C, 1, ...] view of a per-channel vector, to broadcast against x. */
+function perChannel(v: Tensor, rank: number): Tensor {
+  return v.reshape([1, -1, ...new Array<number>(rank - 2).fill(1)]);
+}
+
+function constantLike(x: Tensor, size: number, value: number): Tensor {
+  return withBackend(x.backend.name, () => full([size], value));
+}
+
+/**
+ * x: [N, C, ...]. Training: normalize with the batch's statistics (one fused
+ * kernel each way) and update runningMean/runningVar in place with the
+ * unbiased variance, new = (1 - momentum)·old + momentum·batch. Eval:
+ * normalize with the running statistics.
+ */
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  options: BatchNormOptions = {},
+): Tensor {
+  const op = 'batchNorm';
+  const { training = false, momentum = 0.1, eps = 1e-5 } = options;
+  if (x.rank < 2) throw new Error(`${op}: input must have at least 2 dims (N, C, ...), got ${shapeString(x.shape)}`);
+  const channels = x.shape[1];
+  checkPerChannel(op, 'runningMean', runningMean, channels, x);
+  checkPerChannel(op, 'runningVar', runningVar, channels, x);
+  checkPerChannel(op, 'weight', weight, channels, x);
+  checkPerChannel(op, 'bias', bias, channels, x);
+  if (!(eps > 0)) throw new Error(`${op}: eps must be positive, got ${eps}`);
+
+  if (!training) {
+    if (!runningMean || !runningVar) throw new Error(`${op}: eval mode needs runningMean and runningVar`);
+    let y = x.sub(perChannel(runningMean, x.rank)).div(perChannel(runningVar, x.rank).add(eps).sqrt());
+    if (weight) y = y.mul(perChannel(weight, x.rank));
+    if (bias) y = y.add(perChannel(bias, x.rank));
+    return y;
+  }
+
+  const geo = { batch: x.shape[0], channels, spatial: x.size / Math.max(1, x.shape[0] * channels) };
+  const count = geo.batch * geo.spatial;
+  if (count <= 1) {
+    throw new Error(`${op}: training needs more than one value per channel, got input ${shapeString(x.shape)}`);
+  }
+  const be = x.backend;
+  const w = weight ?? constantLike(x, channels, 1);
+  const b = bias ?? constantLike(x, channels, 0);
+  const stats = be.batchNorm(x.storageFor(op), w.storageFor(op), b.storageFor(op), geo, eps);
+  const mean = new Tensor(stats.mean, [channels]);
+  const variance = new Tensor(stats.var, [channels]);
+  const y = new Tensor(stats.out, x.shape);
+  noGrad(() => {
+    if (runningMean) runningMean.assign(runningMean.mul(1 - momentum).add(mean.mul(momentum)));
+    if (runningVar) runningVar.assign(runningVar.mul(1 - momentum).add(variance.mul((momentum * count) / (count - 1))));
+  });
+  const inputs = [x, w, b];
+  const out = record(op, y, inputs, (g) => {
+    const where = `${op} backward`;
+    const grads = be.batchNormGrad(
+      g.storageFor(where), x.storageFor(where), mean.storageFor(where), variance.storageFor(where), w.storageFor(where), geo, eps,
+    );
+    return [new Tensor(grads.dx, x.shape), new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];
+  });
+  // Without a graph nothing will read these again.
+  if (!out.requiresGrad) {
+    mean.dispose();
+    variance.dispose();
+    if (!weight) w.dispose();
+    if (!bias) b.dispose();
+  }
+  return out;
+}
+
+export interface GroupNormOptions {
+  eps?: number;
+}
+
+/** x: [N, C, ...] normalized over each group of C/groups channels and the spatial dims. */
+export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, options: GroupNormOptions = {}): Tensor {
+  const op = 'groupNorm';
+  const eps = options.eps ?? 1e-5;
+  if (x.rank < 2) throw new Error(`${op}: input must have at least 2 dims (N, C, ...), got ${shapeString(x.shape)}`);
+  const channels = x.shape[1];
+  if (!Number.isInteger(groups) || groups < 1 || channels % groups !== 0) {
+    throw new Error(`${op}: ${channels} channels of input ${shapeString(x.shape)} must be divisible by groups=${groups}`);
+  }
+  checkPerChannel(op, 'weight', weight, channels, x);
+  checkPerChannel(op, 'bias', bias, channels, x);
+  const grouped = x.reshape([x.shape[0], groups, -1]);
+  const mean = grouped.mean(2, true);
+  const variance = grouped.var(2, true, false);
+  let y = grouped.sub(mean).div(variance.add(eps).sqrt()).reshape(x.shape);
+  if (weight) y = y.mul(perChannel(weight, x.rank));
+  if (bias) y = y.add(perChannel(bias, x.rank));
+  return y;
+}
