@@ -7,11 +7,16 @@ import { parseArgs } from 'node:util';
 import * as wg from '../src/index';
 import { getBackend } from '../src/runtime';
 import type { Backend, ConvGeometry, Storage } from '../src/backend/backend';
-import type { WebGpuBackend } from '../src/backend/webgpu';
+import type { GpuStorage, WebGpuBackend } from '../src/backend/webgpu';
+import { CONV_TILES } from '../src/backend/webgpu/conv';
 import { normalArray } from '../src/random';
 
 const { values } = parseArgs({
-  options: { reps: { type: 'string', default: '3' }, filter: { type: 'string', default: '' } },
+  options: {
+    reps: { type: 'string', default: '3' },
+    filter: { type: 'string', default: '' },
+    tiles: { type: 'boolean', default: false }, // also sweep the tile table's configurations
+  },
 });
 const reps = Number(values.reps);
 
@@ -73,7 +78,7 @@ for (const { name, geo } of layers) {
     for (let r = 0; r < reps; r++) {
       const t0 = performance.now();
       const out = run(gpu, kernel, g[0], g[1], g[2], geo);
-      await gpu.ctx.read((out as unknown as { buffer: GPUBuffer }).buffer, 1);
+      await gpu.ctx.read((out as GpuStorage).buffer, 1);
       times.push(performance.now() - t0);
       gpu.release(out);
     }
@@ -82,4 +87,45 @@ for (const { name, geo } of layers) {
     console.log(`| ${name} | ${kernel} | ${ms.toFixed(1)} | ${(flops / ms / 1e6).toFixed(3)} | ${maxAbs.toExponential(1)} | ${(maxAbs / largest).toExponential(1)} |`);
   }
   for (const s of g) gpu.release(s);
+}
+
+// The tile sweep behind the table in src/backend/webgpu/conv.ts: the forward
+// kernel at GEMM widths (output channels) 3, 17 and 64 under each tile.
+if (values.tiles) {
+  console.log('\n| forward conv | tile | ms (median) | GFLOP/s | max abs err |');
+  console.log('|---|---|---|---|---|');
+  const sweep = [
+    layer('b8 64->3, 32x32, 3x3 p1 (RGB output)', 8, 64, 3, 32, 3, 1, 1),
+    layer('b8 32->17, 16x16, 3x3 p1', 8, 32, 17, 16, 3, 1, 1),
+    layer('b8 64->64, 16x16, 3x3 p1', 8, 64, 64, 16, 3, 1, 1),
+  ];
+  for (const { name, geo } of sweep) {
+    const xData = normalArray(geo.batch * geo.inChannels * geo.inH * geo.inW);
+    const wData = normalArray(geo.outChannels * geo.inChannels * geo.kernelH * geo.kernelW, 0, 0.05);
+    const expected = await cpu.read(cpu.conv2d(cpu.fromArray(xData), cpu.fromArray(wData), geo));
+    const flops = 2 * geo.batch * geo.outChannels * geo.outH * geo.outW * geo.inChannels * geo.kernelH * geo.kernelW;
+    const x = gpu.fromArray(xData);
+    const w = gpu.fromArray(wData);
+    for (const [tileName, tile] of Object.entries(CONV_TILES)) {
+      const first = gpu.conv('forward', x, w, geo, tile);
+      const got = await gpu.read(first);
+      gpu.release(first);
+      let maxAbs = 0;
+      for (let i = 0; i < got.length; i++) maxAbs = Math.max(maxAbs, Math.abs(got[i] - expected[i]));
+      if (maxAbs > 1e-4) throw new Error(`${name} ${tileName}: GPU differs from the CPU reference by ${maxAbs}`);
+      const times: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        const out = gpu.conv('forward', x, w, geo, tile);
+        await gpu.ctx.read((out as GpuStorage).buffer, 1);
+        times.push(performance.now() - t0);
+        gpu.release(out);
+      }
+      times.sort((a, b) => a - b);
+      const ms = times[Math.floor(times.length / 2)];
+      console.log(`| ${name} | ${tileName} ${tile.WG_X}x${tile.WG_Y} | ${ms.toFixed(1)} | ${(flops / ms / 1e6).toFixed(3)} | ${maxAbs.toExponential(1)} |`);
+    }
+    gpu.release(x);
+    gpu.release(w);
+  }
 }

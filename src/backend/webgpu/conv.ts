@@ -7,10 +7,13 @@
 //   n ≤ 8   → 2 × 32 threads (8 × 128 outputs per workgroup)
 //   n ≤ 32  → 8 × 16 threads (32 × 64)
 //   else    → 16 × 16 threads (64 × 64), TILE_K 16
-// Measured with bench/conv.ts on SwiftShader (2-core VM): at the DCGAN and
-// U-Net layer shapes of the bench, 16 × 16 was fastest wherever n ≥ 64 and
-// the narrow tiles won only for the 1–17-channel test shapes; see
-// bench/RESULTS.md. Re-measure on a real GPU (the benchmarks issue).
+// Measured with `npm run bench:conv -- --tiles` (bench/conv.ts) on
+// SwiftShader (2-core VM), forward 3×3 convs, batch 8, ms:
+//   64→3 at 32×32:   narrow 313, medium 781, wide 1397
+//   32→17 at 16×16:  narrow 140, medium 122, wide 194
+//   64→64 at 16×16:  narrow 589, medium 380, wide 331
+// (bench/RESULTS.md has the table). Re-measure on a real GPU (the
+// benchmarks issue): there the wide tile's reuse should matter more.
 import type { ConvGeometry } from '../backend';
 import type { Overrides } from './pipelines';
 
@@ -27,10 +30,23 @@ export interface ConvPlan {
   total: number;
 }
 
-function tileFor(n: number): { WG_X: number; WG_Y: number; TILE_K: number } {
-  if (n <= 8) return { WG_X: 2, WG_Y: 32, TILE_K: 16 };
-  if (n <= 32) return { WG_X: 8, WG_Y: 16, TILE_K: 16 };
-  return { WG_X: 16, WG_Y: 16, TILE_K: 16 };
+export interface ConvTile {
+  WG_X: number;
+  WG_Y: number;
+  TILE_K: number;
+}
+
+/** The tiles bench/conv.ts compares; tileFor picks among them. */
+export const CONV_TILES: Record<'narrow' | 'medium' | 'wide', ConvTile> = {
+  narrow: { WG_X: 2, WG_Y: 32, TILE_K: 16 },
+  medium: { WG_X: 8, WG_Y: 16, TILE_K: 16 },
+  wide: { WG_X: 16, WG_Y: 16, TILE_K: 16 },
+};
+
+function tileFor(n: number): ConvTile {
+  if (n <= 8) return CONV_TILES.narrow;
+  if (n <= 32) return CONV_TILES.medium;
+  return CONV_TILES.wide;
 }
 
 /** Workgroups wgrad aims for before it stops splitting k (enough to fill a desktop GPU). */
@@ -47,7 +63,8 @@ function geometryParams(geo: ConvGeometry): Record<string, number> {
   };
 }
 
-export function planConv(mode: ConvMode, geo: ConvGeometry): ConvPlan {
+/** How to run `mode` for `geo`; `forceTile` is for the benchmark's tile sweep. */
+export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile): ConvPlan {
   const cg = geo.inChannels / geo.groups;
   const og = geo.outChannels / geo.groups;
   const taps = geo.kernelH * geo.kernelW;
@@ -62,7 +79,7 @@ export function planConv(mode: ConvMode, geo: ConvGeometry): ConvPlan {
   // phase's, the kernel bounds each phase by its own.
   const byPhase = mode === 'inputGrad' && geo.strideH * geo.strideW > 1 && geo.dilationH === 1 && geo.dilationW === 1;
   if (byPhase) {
-    const tile = tileFor(n);
+    const tile = forceTile ?? tileFor(n);
     const mPhase = geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW);
     const kPhase = og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW);
     const total = geo.batch * geo.inChannels * geo.inH * geo.inW;
@@ -74,7 +91,7 @@ export function planConv(mode: ConvMode, geo: ConvGeometry): ConvPlan {
       total,
     };
   }
-  const tile = tileFor(n);
+  const tile = forceTile ?? tileFor(n);
   const blocks = Math.ceil(n / (4 * tile.WG_X)) * Math.ceil(m / (4 * tile.WG_Y)) * geo.groups;
   let splits = 1;
   if (mode === 'weightGrad') {

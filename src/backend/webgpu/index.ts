@@ -4,7 +4,7 @@
 import type {
   Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, PoolGeometry, ReduceOp, Storage, UnaryOp,
 } from '../backend';
-import { planConv, type ConvMode } from './conv';
+import { planConv, type ConvMode, type ConvTile } from './conv';
 import { GpuContext, gridFor } from './context';
 import { requestGpu } from './device';
 import { shaderConstant } from './shaders';
@@ -203,8 +203,9 @@ export class WebGpuBackend implements Backend {
 
   // ---- convolution: shaders/conv2d.wgsl, one mode per GEMM (see conv.ts)
 
-  private conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry): Storage {
-    const plan = planConv(mode, geo);
+  /** One conv kernel; `forceTile` only for bench/conv.ts's tile sweep. */
+  conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry, forceTile?: ConvTile): Storage {
+    const plan = planConv(mode, geo, forceTile);
     const out = this.alloc(plan.total);
     if (plan.total === 0) return out;
     if (plan.params.k === 0) {
@@ -238,6 +239,7 @@ export class WebGpuBackend implements Backend {
   conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage {
     return this.conv('weightGrad', dy, x, geo);
   }
+
 
   // ---- pooling: shaders/pool2d.wgsl
 
