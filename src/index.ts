@@ -10,3 +10,7 @@ export { seed, getRandomState, setRandomState } from './random';
 export { gradcheck } from './gradcheck';
 export type { GradcheckOptions, GradcheckResult } from './gradcheck';
 export * as F from './ops/functional';
+export * as nn from './nn';
+export * as optim from './nn/optim';
+export { summary } from './nn/summary';
+export type { Summary, SummaryRow } from './nn/summary';

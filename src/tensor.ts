@@ -7,7 +7,7 @@ import * as elementwise from './ops/elementwise';
 import * as shapeOps from './ops/shape';
 import * as reduce from './ops/reduce';
 import { matmul } from './ops/matmul';
-import { runBackward } from './autograd';
+import { runBackward, noGrad } from './autograd';
 import { shapeSize, shapeString } from './shape';
 
 export { shapeSize, shapeString };
@@ -230,6 +230,17 @@ export function scope<T>(fn: () => T): T {
     else t.dispose();
   }
   return result;
+}
+
+/**
+ * Sets `target` to what `compute` returns, without recording a graph and
+ * without leaving temporaries behind: the in-place update of running
+ * statistics and optimizer state.
+ */
+export function assignComputed(target: Tensor, compute: () => Tensor): void {
+  const value = scope(() => noGrad(compute));
+  target.assign(value);
+  value.dispose();
 }
 
 /** Takes `t` out of every open scope, so no scope disposes it. */

@@ -98,6 +98,28 @@ export interface NormGeometry {
   spatial: number;
 }
 
+/** Hyperparameters of one SGD step (torch.optim.SGD's). */
+export interface SgdStep {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  /** the momentum buffer starts as the gradient */
+  firstStep: boolean;
+}
+
+/** Hyperparameters of one Adam/AdamW step (torch.optim.Adam's and AdamW's). */
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: decay the weights directly instead of adding to the gradient */
+  decoupled: boolean;
+}
+
 export interface BackendMemory {
   bytesInUse: number;
   bytesPooled: number;
@@ -169,4 +191,10 @@ export interface Backend {
   batchNormGrad(
     dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage, geo: NormGeometry, eps: number,
   ): { dx: Storage; dweight: Storage; dbias: Storage };
+
+  // ---- optimizer steps, in place on param and its state (all [n])
+  // momentum is null when args.momentum is 0
+  sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void;
+  // step: [1], this step's count t (1 on the first step), already incremented
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, args: AdamStep): void;
 }

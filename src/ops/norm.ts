@@ -1,6 +1,6 @@
 // Batch and group normalization, as PyTorch's F.batch_norm and F.group_norm.
-import { Tensor, shapeString } from '../tensor';
-import { record, noGrad } from '../autograd';
+import { Tensor, assignComputed, shapeString } from '../tensor';
+import { record } from '../autograd';
 import { withBackend } from '../runtime';
 import { full } from './creation';
 
@@ -57,9 +57,31 @@ export function batchNorm(
     return y;
   }
 
+  const { out, mean, variance } = batchNormTrain(x, weight, bias, eps);
+  const count = x.size / channels;
+  if (runningMean) assignComputed(runningMean, () => runningMean.mul(1 - momentum).add(mean.mul(momentum)));
+  // the running estimate is unbiased: var · n / (n - 1)
+  if (runningVar) assignComputed(runningVar, () => runningVar.mul(1 - momentum).add(variance.mul((momentum * count) / (count - 1))));
+  mean.dispose();
+  variance.dispose();
+  return out;
+}
+
+/**
+ * Training-mode batchnorm with the batch's own statistics, one fused kernel
+ * each way. Returns the output (with autograd) and the per-channel mean and
+ * biased variance (no autograd), for the caller's running estimates.
+ */
+export function batchNormTrain(
+  x: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  eps: number,
+): { out: Tensor; mean: Tensor; variance: Tensor } {
+  const op = 'batchNorm';
+  const channels = x.shape[1];
   const geo = { batch: x.shape[0], channels, spatial: x.size / Math.max(1, x.shape[0] * channels) };
-  const count = geo.batch * geo.spatial;
-  if (count <= 1) {
+  if (geo.batch * geo.spatial <= 1) {
     throw new Error(`${op}: training needs more than one value per channel, got input ${shapeString(x.shape)}`);
   }
   const be = x.backend;
@@ -68,27 +90,25 @@ export function batchNorm(
   const stats = be.batchNorm(x.storageFor(op), w.storageFor(op), b.storageFor(op), geo, eps);
   const mean = new Tensor(stats.mean, [channels]);
   const variance = new Tensor(stats.var, [channels]);
-  const y = new Tensor(stats.out, x.shape);
-  noGrad(() => {
-    if (runningMean) runningMean.assign(runningMean.mul(1 - momentum).add(mean.mul(momentum)));
-    if (runningVar) runningVar.assign(runningVar.mul(1 - momentum).add(variance.mul((momentum * count) / (count - 1))));
-  });
-  const inputs = [x, w, b];
-  const out = record(op, y, inputs, (g) => {
+  // The backward reads mean and variance through views of its own, so the
+  // caller may dispose the returned ones.
+  const savedMean = mean.detach();
+  const savedVar = variance.detach();
+  const out = record(op, new Tensor(stats.out, x.shape), [x, w, b], (g) => {
     const where = `${op} backward`;
     const grads = be.batchNormGrad(
-      g.storageFor(where), x.storageFor(where), mean.storageFor(where), variance.storageFor(where), w.storageFor(where), geo, eps,
+      g.storageFor(where), x.storageFor(where), savedMean.storageFor(where), savedVar.storageFor(where), w.storageFor(where), geo, eps,
     );
     return [new Tensor(grads.dx, x.shape), new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];
   });
   // Without a graph nothing will read these again.
   if (!out.requiresGrad) {
-    mean.dispose();
-    variance.dispose();
+    savedMean.dispose();
+    savedVar.dispose();
     if (!weight) w.dispose();
     if (!bias) b.dispose();
   }
-  return out;
+  return { out, mean, variance };
 }
 
 export interface GroupNormOptions {

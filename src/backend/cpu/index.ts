@@ -16,6 +16,8 @@ import type {
   ReduceOp,
   Storage,
   UnaryOp,
+  SgdStep,
+  AdamStep,
 } from '../backend';
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv';
 import { binary, unary, unaryGrad } from './elementwise';
@@ -25,6 +27,7 @@ import { batchNorm, batchNormGrad } from './norm';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
+import { adamStep, sgdStep } from './optim';
 
 const BYTES_PER_ELEMENT = Float64Array.BYTES_PER_ELEMENT;
 
@@ -114,6 +117,14 @@ export class CpuBackend implements Backend {
 
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage {
     return this.adopt(softmax(this.dataOf(x), rows, cols, log));
+  }
+
+  sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void {
+    sgdStep(this.dataOf(param), this.dataOf(grad), momentum ? this.dataOf(momentum) : null, args);
+  }
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, args: AdamStep): void {
+    adamStep(this.dataOf(param), this.dataOf(grad), this.dataOf(m), this.dataOf(v), this.dataOf(step)[0], args);
   }
 
   conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {

@@ -2,7 +2,8 @@
 // kernel in shaders/, recorded into the context's command encoder. Storages
 // are float32 buffers from the pool.
 import type {
-  Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, PoolGeometry, ReduceOp, Storage, UnaryOp,
+  AdamStep, Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, PoolGeometry, ReduceOp, SgdStep, Storage,
+  UnaryOp,
 } from '../backend';
 import { planConv, type ConvMode, type ConvTile } from './conv';
 import { GpuContext, gridFor } from './context';
@@ -320,5 +321,34 @@ export class WebGpuBackend implements Backend {
       });
     }
     return { dx, dweight, dbias };
+  }
+
+  // ---- optimizers: shaders/optimizer.wgsl, one fused dispatch per parameter
+
+  sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void {
+    if (param.size === 0) return;
+    const buffers: Record<string, GPUBuffer> = { param: this.buf(param), grad: this.buf(grad) };
+    if (momentum) buffers.buf = this.buf(momentum);
+    this.ctx.dispatch({
+      shader: 'optimizer', entry: momentum ? 'sgd' : 'sgd_plain',
+      params: {
+        n: param.size, lr: args.lr, weight_decay: args.weightDecay, momentum: args.momentum,
+        dampening: args.dampening, nesterov: Number(args.nesterov), first_step: Number(args.firstStep),
+      },
+      buffers, groups: gridFor(param.size, shaderConstant('optimizer', 'WG')),
+    });
+  }
+
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, args: AdamStep): void {
+    if (param.size === 0) return;
+    this.ctx.dispatch({
+      shader: 'optimizer', entry: 'adam',
+      params: {
+        n: param.size, lr: args.lr, weight_decay: args.weightDecay, beta1: args.beta1, beta2: args.beta2,
+        eps: args.eps, decoupled: Number(args.decoupled),
+      },
+      buffers: { param: this.buf(param), grad: this.buf(grad), buf: this.buf(m), buf2: this.buf(v), step: this.buf(step) },
+      groups: gridFor(param.size, shaderConstant('optimizer', 'WG')),
+    });
   }
 }

@@ -1,0 +1,75 @@
+// Optimizer steps, fused: one dispatch updates one parameter, its gradient
+// and its state in a single pass over memory, one invocation per element
+// (instead of the five to ten elementwise dispatches a composed update
+// records). The rules are PyTorch's, step for step:
+//
+//   sgd:   g = grad + weight_decay·p
+//          buf = g on the first step, else momentum·buf + (1 - dampening)·g
+//          g = g + momentum·buf (nesterov) or buf;   p -= lr·g
+//   adam:  t = step (already counted for this step)
+//          AdamW: p *= 1 - lr·weight_decay;  Adam: g = grad + weight_decay·p
+//          m = β1·m + (1 - β1)·g;  v = β2·v + (1 - β2)·g²
+//          p -= lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)
+
+struct Params {
+  n: u32,
+  lr: f32,
+  weight_decay: f32,
+  momentum: f32,     // sgd
+  dampening: f32,    // sgd
+  nesterov: u32,     // sgd
+  first_step: u32,   // sgd: the momentum buffer starts as the gradient
+  beta1: f32,        // adam
+  beta2: f32,        // adam
+  eps: f32,          // adam
+  decoupled: u32,    // adam: 1 for AdamW's decoupled weight decay
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read> step: array<f32>;          // adam: [1], the step count
+@group(0) @binding(3) var<storage, read_write> param: array<f32>;
+@group(0) @binding(4) var<storage, read_write> buf: array<f32>;     // sgd momentum / adam m
+@group(0) @binding(5) var<storage, read_write> buf2: array<f32>;    // adam v
+
+override WG: u32 = 256;
+
+fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+@compute @workgroup_size(WG) fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= p.n) { return; }
+  var g = grad[i] + p.weight_decay * param[i];
+  if (p.momentum != 0.0) {
+    var b = g;
+    if (p.first_step == 0u) { b = p.momentum * buf[i] + (1.0 - p.dampening) * g; }
+    buf[i] = b;
+    g = select(b, g + p.momentum * b, p.nesterov != 0u);
+  }
+  param[i] -= p.lr * g;
+}
+
+@compute @workgroup_size(WG) fn sgd_plain(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  // no momentum: no buffer bound
+  let i = flat_index(gid, nwg);
+  if (i >= p.n) { return; }
+  param[i] -= p.lr * (grad[i] + p.weight_decay * param[i]);
+}
+
+@compute @workgroup_size(WG) fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let t = step[0];
+  var w = param[i];
+  var g = grad[i];
+  if (p.decoupled != 0u) { w *= 1.0 - p.lr * p.weight_decay; } else { g += p.weight_decay * w; }
+  let m = p.beta1 * buf[i] + (1.0 - p.beta1) * g;
+  let v = p.beta2 * buf2[i] + (1.0 - p.beta2) * g * g;
+  buf[i] = m;
+  buf2[i] = v;
+  let step_size = p.lr / (1.0 - pow(p.beta1, t));
+  let denom = sqrt(v) / sqrt(1.0 - pow(p.beta2, t)) + p.eps;
+  param[i] = w - step_size * m / denom;
+}

@@ -1,0 +1,29 @@
+// Optimizer updates, the reference: PyTorch's rules for SGD and Adam/AdamW
+// written out element by element, in place.
+import type { AdamStep, SgdStep } from '../backend';
+
+// p, grad, buf: [n]; buf (the momentum buffer) is null without momentum.
+export function sgdStep(p: Float64Array, grad: Float64Array, buf: Float64Array | null, h: SgdStep): void {
+  for (let i = 0; i < p.length; i++) {
+    let g = grad[i] + h.weightDecay * p[i];
+    if (h.momentum !== 0 && buf) {
+      buf[i] = h.firstStep ? g : h.momentum * buf[i] + (1 - h.dampening) * g;
+      g = h.nesterov ? g + h.momentum * buf[i] : buf[i];
+    }
+    p[i] -= h.lr * g;
+  }
+}
+
+// p, grad, m (first moment), v (second moment): [n]; t: the step count, from 1.
+export function adamStep(p: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, t: number, h: AdamStep): void {
+  const stepSize = h.lr / (1 - h.beta1 ** t);
+  const bias2 = Math.sqrt(1 - h.beta2 ** t);
+  for (let i = 0; i < p.length; i++) {
+    let g = grad[i];
+    if (h.decoupled) p[i] *= 1 - h.lr * h.weightDecay;
+    else g += h.weightDecay * p[i];
+    m[i] = h.beta1 * m[i] + (1 - h.beta1) * g;
+    v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g;
+    p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bias2 + h.eps);
+  }
+}

@@ -1,0 +1,270 @@
+// The layers of wg.nn, each a thin Module over wg.F, with PyTorch's
+// constructor arguments, attribute names (so state-dict keys match) and
+// default initialization: weights kaiming-uniform with a = √5, biases
+// uniform in ±1/√fan_in.
+import { Tensor, assignComputed, shapeString } from '../tensor';
+import { zeros, ones, arange } from '../ops/creation';
+import { withBackend } from '../runtime';
+import * as F from '../ops/functional';
+import { batchNormTrain } from '../ops/norm';
+import { Module } from './module';
+import * as init from './init';
+
+function parameter(shape: number[]): Tensor {
+  return zeros(shape, { requiresGrad: true });
+}
+
+/** PyTorch's reset_parameters for Linear and the convs. */
+function defaultInit(weight: Tensor, bias: Tensor | null): void {
+  init.kaimingUniform(weight, { a: Math.sqrt(5) });
+  if (bias) {
+    const bound = 1 / Math.sqrt(init.fans(weight).fanIn);
+    init.uniform(bias, -bound, bound);
+  }
+}
+
+export class Linear extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
+    super();
+    this.weight = parameter([outFeatures, inFeatures]);
+    this.bias = options.bias === false ? null : parameter([outFeatures]);
+    defaultInit(this.weight, this.bias);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+export interface Conv2dLayerOptions extends F.Conv2dOptions {
+  bias?: boolean;
+}
+
+export class Conv2d extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  readonly options: F.Conv2dOptions;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: F.Pair, options: Conv2dLayerOptions = {}) {
+    super();
+    const { bias = true, ...conv } = options;
+    const groups = conv.groups ?? 1;
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new Error(`Conv2d: in_channels ${inChannels} and out_channels ${outChannels} must be divisible by groups=${groups}`);
+    }
+    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    this.options = conv;
+    this.weight = parameter([outChannels, inChannels / groups, kh, kw]);
+    this.bias = bias ? parameter([outChannels]) : null;
+    defaultInit(this.weight, this.bias);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.weight, this.bias, this.options);
+  }
+}
+
+export interface ConvTranspose2dLayerOptions extends F.ConvTranspose2dOptions {
+  bias?: boolean;
+}
+
+export class ConvTranspose2d extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  readonly options: F.ConvTranspose2dOptions;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: F.Pair, options: ConvTranspose2dLayerOptions = {}) {
+    super();
+    const { bias = true, ...conv } = options;
+    const groups = conv.groups ?? 1;
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new Error(`ConvTranspose2d: in_channels ${inChannels} and out_channels ${outChannels} must be divisible by groups=${groups}`);
+    }
+    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    this.options = conv;
+    this.weight = parameter([inChannels, outChannels / groups, kh, kw]);
+    this.bias = bias ? parameter([outChannels]) : null;
+    defaultInit(this.weight, this.bias); // fan_in from dim 1, as PyTorch does for this layout
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.convTranspose2d(x, this.weight, this.bias, this.options);
+  }
+}
+
+export interface BatchNormLayerOptions {
+  eps?: number;
+  /** null: a cumulative average over all batches seen, as PyTorch's momentum=None */
+  momentum?: number | null;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+export class BatchNorm2d extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  declare running_mean: Tensor;
+  declare running_var: Tensor;
+  declare num_batches_tracked: Tensor;
+  readonly eps: number;
+  readonly momentum: number | null;
+
+  constructor(readonly numFeatures: number, options: BatchNormLayerOptions = {}) {
+    super();
+    const { eps = 1e-5, momentum = 0.1, affine = true } = options;
+    this.eps = eps;
+    this.momentum = momentum;
+    this.weight = affine ? ones([numFeatures], { requiresGrad: true }) : null;
+    this.bias = affine ? zeros([numFeatures], { requiresGrad: true }) : null;
+    this.registerBuffer('running_mean', zeros([numFeatures]));
+    this.registerBuffer('running_var', ones([numFeatures]));
+    this.registerBuffer('num_batches_tracked', zeros([]));
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
+      throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got ${shapeString(x.shape)}`);
+    }
+    if (!this.training) {
+      return F.batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, { training: false, eps: this.eps });
+    }
+    const { out, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps);
+    const count = x.size / this.numFeatures;
+    const tracked = this.num_batches_tracked;
+    assignComputed(tracked, () => tracked.add(1));
+    // The blend factor: momentum, or 1/batches for the cumulative average (kept on the device).
+    const factor = () => (this.momentum === null ? tracked.pow(-1) : this.momentum);
+    const rm = this.running_mean;
+    const rv = this.running_var;
+    assignComputed(rm, () => rm.add(mean.sub(rm).mul(factor())));
+    assignComputed(rv, () => rv.add(variance.mul(count / (count - 1)).sub(rv).mul(factor())));
+    mean.dispose();
+    variance.dispose();
+    return out;
+  }
+}
+
+export class GroupNorm extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+
+  constructor(readonly numGroups: number, readonly numChannels: number, options: { eps?: number; affine?: boolean } = {}) {
+    super();
+    if (numChannels % numGroups !== 0) {
+      throw new Error(`GroupNorm: num_channels ${numChannels} must be divisible by num_groups ${numGroups}`);
+    }
+    this.eps = options.eps ?? 1e-5;
+    const affine = options.affine ?? true;
+    this.weight = affine ? ones([numChannels], { requiresGrad: true }) : null;
+    this.bias = affine ? zeros([numChannels], { requiresGrad: true }) : null;
+  }
+
+  readonly eps: number;
+
+  override forward(x: Tensor): Tensor {
+    return F.groupNorm(x, this.numGroups, this.weight, this.bias, { eps: this.eps });
+  }
+}
+
+/** A module for an elementwise function of one tensor. */
+class Activation extends Module {
+  constructor(private readonly fn: (x: Tensor) => Tensor) {
+    super();
+  }
+
+  override forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+}
+
+export class ReLU extends Activation {
+  constructor() {
+    super((x) => x.relu());
+  }
+}
+
+export class LeakyReLU extends Activation {
+  constructor(readonly negativeSlope = 0.01) {
+    super((x) => x.leakyRelu(negativeSlope));
+  }
+}
+
+export class Tanh extends Activation {
+  constructor() {
+    super((x) => x.tanh());
+  }
+}
+
+export class Sigmoid extends Activation {
+  constructor() {
+    super((x) => x.sigmoid());
+  }
+}
+
+export class SiLU extends Activation {
+  constructor() {
+    super((x) => x.silu());
+  }
+}
+
+export class Flatten extends Activation {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super((x) => x.flatten(startDim, endDim));
+  }
+}
+
+export class Unflatten extends Activation {
+  constructor(readonly dim: number, readonly sizes: number[]) {
+    super((x) => {
+      const d = dim < 0 ? dim + x.rank : dim;
+      return x.reshape([...x.shape.slice(0, d), ...sizes, ...x.shape.slice(d + 1)]);
+    });
+  }
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training);
+  }
+}
+
+export class Upsample extends Module {
+  readonly scaleFactor: number;
+
+  constructor(options: { scaleFactor: number; mode?: 'nearest' }) {
+    super();
+    if ((options.mode ?? 'nearest') !== 'nearest') throw new Error(`Upsample: only mode 'nearest' is supported, got '${options.mode}'`);
+    this.scaleFactor = options.scaleFactor;
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.upsampleNearest(x, this.scaleFactor);
+  }
+}
+
+/** A lookup table: indices [...] (integer ids as floats) -> [..., embeddingDim]. */
+export class Embedding extends Module {
+  weight: Tensor;
+
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number) {
+    super();
+    this.weight = parameter([numEmbeddings, embeddingDim]);
+    init.normal(this.weight, 0, 1);
+  }
+
+  override forward(indices: Tensor): Tensor {
+    // one-hot rows times the table: the gradient lands on the rows used
+    const ids = withBackend(indices.backend.name, () => arange(this.numEmbeddings));
+    const oneHot = indices.unsqueeze(-1).eq(ids);
+    ids.dispose();
+    return oneHot.matmul(this.weight);
+  }
+}
