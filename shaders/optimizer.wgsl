@@ -58,6 +58,11 @@ fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   param[i] -= p.lr * (grad[i] + p.weight_decay * param[i]);
 }
 
+// b^t for b in [0, 1), t ≥ 1; WGSL leaves pow(0, t) undefined.
+fn power(b: f32, t: f32) -> f32 {
+  return select(pow(b, t), 0.0, b == 0.0);
+}
+
 @compute @workgroup_size(WG) fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= p.n) { return; }
@@ -69,7 +74,7 @@ fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   let v = p.beta2 * buf2[i] + (1.0 - p.beta2) * g * g;
   buf[i] = m;
   buf2[i] = v;
-  let step_size = p.lr / (1.0 - pow(p.beta1, t));
-  let denom = sqrt(v) / sqrt(1.0 - pow(p.beta2, t)) + p.eps;
+  let step_size = p.lr / (1.0 - power(p.beta1, t));
+  let denom = sqrt(v) / sqrt(1.0 - power(p.beta2, t)) + p.eps;
   param[i] = w - step_size * m / denom;
 }

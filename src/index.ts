@@ -14,3 +14,4 @@ export * as nn from './nn';
 export * as optim from './nn/optim';
 export { summary } from './nn/summary';
 export type { Summary, SummaryRow } from './nn/summary';
+export * as io from './io/safetensors';

@@ -106,39 +106,47 @@ export interface BatchNormLayerOptions {
 export class BatchNorm2d extends Module {
   weight: Tensor | null;
   bias: Tensor | null;
-  declare running_mean: Tensor;
-  declare running_var: Tensor;
-  declare num_batches_tracked: Tensor;
+  // absent (no buffers, batch statistics in eval too) with trackRunningStats: false
+  declare running_mean?: Tensor;
+  declare running_var?: Tensor;
+  declare num_batches_tracked?: Tensor;
   readonly eps: number;
   readonly momentum: number | null;
 
   constructor(readonly numFeatures: number, options: BatchNormLayerOptions = {}) {
     super();
-    const { eps = 1e-5, momentum = 0.1, affine = true } = options;
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true } = options;
     this.eps = eps;
     this.momentum = momentum;
     this.weight = affine ? ones([numFeatures], { requiresGrad: true }) : null;
     this.bias = affine ? zeros([numFeatures], { requiresGrad: true }) : null;
-    this.registerBuffer('running_mean', zeros([numFeatures]));
-    this.registerBuffer('running_var', ones([numFeatures]));
-    this.registerBuffer('num_batches_tracked', zeros([]));
+    if (trackRunningStats) {
+      this.registerBuffer('running_mean', zeros([numFeatures]));
+      this.registerBuffer('running_var', ones([numFeatures]));
+      this.registerBuffer('num_batches_tracked', zeros([]));
+    }
   }
 
   override forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got ${shapeString(x.shape)}`);
     }
-    if (!this.training) {
-      return F.batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, { training: false, eps: this.eps });
+    const rm = this.running_mean;
+    const rv = this.running_var;
+    const tracked = this.num_batches_tracked;
+    if (!this.training && rm && rv) {
+      return F.batchNorm(x, rm, rv, this.weight, this.bias, { training: false, eps: this.eps });
     }
     const { out, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps);
+    if (!this.training || !rm || !rv || !tracked) {
+      mean.dispose();
+      variance.dispose();
+      return out;
+    }
     const count = x.size / this.numFeatures;
-    const tracked = this.num_batches_tracked;
     assignComputed(tracked, () => tracked.add(1));
     // The blend factor: momentum, or 1/batches for the cumulative average (kept on the device).
     const factor = () => (this.momentum === null ? tracked.pow(-1) : this.momentum);
-    const rm = this.running_mean;
-    const rv = this.running_var;
     assignComputed(rm, () => rm.add(mean.sub(rm).mul(factor())));
     assignComputed(rv, () => rv.add(variance.mul(count / (count - 1)).sub(rv).mul(factor())));
     mean.dispose();

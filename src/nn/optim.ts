@@ -14,6 +14,8 @@ function stateTensor(like: Tensor, shape: number[]): Tensor {
 
 export abstract class Optimizer {
   readonly params: Tensor[];
+  /** Each parameter's state tensors by name, null until its first step (PyTorch's optimizer.state). */
+  protected state: (Record<string, Tensor> | null)[];
 
   constructor(params: Iterable<Tensor>, readonly name: string) {
     this.params = [...params];
@@ -22,6 +24,19 @@ export abstract class Optimizer {
       if (!p.requiresGrad) throw new Error(`${name}: parameter ${i} of shape ${shapeString(p.shape)} does not require grad`);
       if (this.params.indexOf(p) !== i) throw new Error(`${name}: parameter ${i} appears twice in the list`);
     });
+    this.state = this.params.map(() => null);
+  }
+
+  /** The state tensors a parameter gets at its first step, by name, with their shapes. */
+  protected abstract stateShapes(p: Tensor): Record<string, number[]>;
+
+  /** Parameter i's state, made (zeros) on first use. */
+  protected stateOf(i: number): Record<string, Tensor> {
+    const existing = this.state[i];
+    if (existing) return existing;
+    const made: Record<string, Tensor> = {};
+    for (const [key, shape] of Object.entries(this.stateShapes(this.params[i]))) made[key] = stateTensor(this.params[i], shape);
+    return (this.state[i] = made);
   }
 
   /** Drops every parameter's gradient (PyTorch's zero_grad with set_to_none). */
@@ -34,39 +49,56 @@ export abstract class Optimizer {
 
   abstract step(): void;
 
-  /** The optimizer's tensors by key; hyperparameters are in hyperparameters(). */
-  abstract stateDict(): StateDict;
-
   abstract hyperparameters(): Record<string, number | boolean>;
 
-  /** Restores stateDict() output; checks every key and shape before copying anything. */
-  loadStateDict(state: StateDict): void {
-    const own = this.stateDict();
-    const expected = this.expectedState();
-    const problems: string[] = [];
-    for (const [key, shape] of Object.entries(expected)) {
-      const t = state[key];
-      if (!t) problems.push(`missing ${key}`);
-      else if (t.shape.join() !== shape.join()) problems.push(`${key}: ${shapeString(t.shape)} vs ${shapeString(shape)}`);
-      else if (t.disposed) problems.push(`${key} was disposed`);
-    }
-    for (const key of Object.keys(state)) if (!(key in expected)) problems.push(`unexpected ${key}`);
-    if (problems.length) throw new Error(`${this.name}.loadStateDict: state left unchanged; ${problems.join('; ')}`);
-    for (const [key, shape] of Object.entries(expected)) {
-      const source = state[key];
-      const target = own[key] ?? this.createState(key, shape);
-      assignComputed(target, () => source.mul(1));
-    }
+  /** The state tensors as `<parameter index>.<name>`; hyperparameters are in hyperparameters(). */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    this.state.forEach((s, i) => {
+      if (s) for (const [key, t] of Object.entries(s)) out[`${i}.${key}`] = t;
+    });
+    return out;
   }
 
-  /** Every key the optimizer's state dict has once it has stepped, with its shape. */
-  protected abstract expectedState(): Record<string, number[]>;
-  /** Makes the state tensor `key` (before the first step). */
-  protected abstract createState(key: string, shape: number[]): Tensor;
+  /**
+   * Restores stateDict() output. A parameter's state must be all there or
+   * absent (not stepped yet); every key and shape is checked before
+   * anything is copied.
+   */
+  loadStateDict(state: StateDict): void {
+    const problems: string[] = [];
+    const present = this.params.map(() => new Set<string>());
+    for (const [key, t] of Object.entries(state)) {
+      const dot = key.indexOf('.');
+      const i = Number(key.slice(0, dot));
+      const name = key.slice(dot + 1);
+      const shape = Number.isInteger(i) && i >= 0 && i < this.params.length ? this.stateShapes(this.params[i])[name] : undefined;
+      if (dot < 0 || !shape) problems.push(`unexpected ${key}`);
+      else if (t.disposed) problems.push(`${key} was disposed`);
+      else if (t.shape.join() !== shape.join()) problems.push(`${key}: ${shapeString(t.shape)} vs ${shapeString(shape)}`);
+      else present[i].add(name);
+    }
+    this.params.forEach((p, i) => {
+      const names = Object.keys(this.stateShapes(p));
+      const missing = names.filter((n) => !present[i].has(n));
+      if (present[i].size > 0 && missing.length > 0) problems.push(`missing ${missing.map((n) => `${i}.${n}`).join(', ')}`);
+    });
+    if (problems.length) throw new Error(`${this.name}.loadStateDict: state left unchanged; ${problems.join('; ')}`);
+    this.params.forEach((_, i) => {
+      if (present[i].size === 0) {
+        for (const t of Object.values(this.state[i] ?? {})) t.dispose();
+        this.state[i] = null;
+        return;
+      }
+      const own = this.stateOf(i);
+      for (const name of present[i]) assignComputed(own[name], () => state[`${i}.${name}`].mul(1));
+    });
+  }
 
   /** Frees the optimizer's state. */
   dispose(): void {
     for (const t of Object.values(this.stateDict())) t.dispose();
+    this.state = this.params.map(() => null);
   }
 }
 
@@ -80,7 +112,6 @@ export interface SgdOptions {
 
 export class SGD extends Optimizer {
   readonly options: Required<SgdOptions>;
-  private momentumBuffers: (Tensor | null)[];
 
   constructor(params: Iterable<Tensor>, options: SgdOptions) {
     super(params, 'SGD');
@@ -89,43 +120,27 @@ export class SGD extends Optimizer {
     if (!(momentum >= 0)) throw new Error(`SGD: momentum must be ≥ 0, got ${momentum}`);
     if (nesterov && (momentum <= 0 || dampening !== 0)) throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
     this.options = { lr, momentum, dampening, weightDecay, nesterov };
-    this.momentumBuffers = this.params.map(() => null);
+  }
+
+  protected stateShapes(p: Tensor): Record<string, number[]> {
+    return this.options.momentum !== 0 ? { momentum_buffer: p.shape } : {};
   }
 
   step(): void {
     const { lr, momentum, dampening, weightDecay, nesterov } = this.options;
+    const where = 'SGD.step';
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      let buffer = this.momentumBuffers[i];
-      const firstStep = momentum !== 0 && buffer === null;
-      if (momentum !== 0 && !buffer) buffer = this.momentumBuffers[i] = stateTensor(p, p.shape);
-      p.backend.sgdStep(p.storageFor('SGD.step'), p.grad.storageFor('SGD.step'), buffer ? buffer.storageFor('SGD.step') : null, {
+      const firstStep = this.state[i] === null; // the buffer starts as the gradient
+      const buffer = momentum !== 0 ? this.stateOf(i).momentum_buffer : null;
+      p.backend.sgdStep(p.storageFor(where), p.grad.storageFor(where), buffer ? buffer.storageFor(where) : null, {
         lr, momentum, dampening, weightDecay, nesterov, firstStep,
       });
     });
   }
 
-  stateDict(): StateDict {
-    const out: StateDict = {};
-    this.momentumBuffers.forEach((b, i) => {
-      if (b) out[`${i}.momentum_buffer`] = b;
-    });
-    return out;
-  }
-
   hyperparameters(): Record<string, number | boolean> {
     return { ...this.options };
-  }
-
-  protected expectedState(): Record<string, number[]> {
-    const out: Record<string, number[]> = {};
-    if (this.options.momentum !== 0) this.params.forEach((p, i) => (out[`${i}.momentum_buffer`] = p.shape));
-    return out;
-  }
-
-  protected createState(key: string, shape: number[]): Tensor {
-    const i = Number(key.split('.')[0]);
-    return (this.momentumBuffers[i] = stateTensor(this.params[i], shape));
   }
 }
 
@@ -138,9 +153,6 @@ export interface AdamOptions {
 
 export class Adam extends Optimizer {
   readonly options: { lr: number; betas: [number, number]; eps: number; weightDecay: number };
-  private moments: ({ m: Tensor; v: Tensor } | null)[];
-  /** the step count t, on the device so a step never waits for a readback */
-  private stepCount: Tensor | null = null;
 
   constructor(params: Iterable<Tensor>, options: AdamOptions = {}, protected readonly decoupled = false, name = 'Adam') {
     super(params, name);
@@ -149,58 +161,29 @@ export class Adam extends Optimizer {
     if (!betas.every((b) => b >= 0 && b < 1)) throw new Error(`${name}: betas must be in [0, 1), got [${betas}]`);
     if (!(eps >= 0)) throw new Error(`${name}: eps must be ≥ 0, got ${eps}`);
     this.options = { lr, betas, eps, weightDecay };
-    this.moments = this.params.map(() => null);
+  }
+
+  // step: the parameter's own step count t, kept on the device so a step never waits for a readback
+  protected stateShapes(p: Tensor): Record<string, number[]> {
+    return { step: [], exp_avg: p.shape, exp_avg_sq: p.shape };
   }
 
   step(): void {
     const { lr, betas, eps, weightDecay } = this.options;
-    const first = this.params.find((p) => p.grad);
-    if (!first) return;
-    this.stepCount ??= stateTensor(first, []);
-    const count = this.stepCount;
-    assignComputed(count, () => count.add(1));
+    const where = `${this.name}.step`;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
-      const state = (this.moments[i] ??= { m: stateTensor(p, p.shape), v: stateTensor(p, p.shape) });
-      const where = `${this.name}.step`;
-      p.backend.adamStep(p.storageFor(where), p.grad.storageFor(where), state.m.storageFor(where), state.v.storageFor(where), count.storageFor(where), {
+      const s = this.stateOf(i);
+      assignComputed(s.step, () => s.step.add(1));
+      p.backend.adamStep(p.storageFor(where), p.grad.storageFor(where), s.exp_avg.storageFor(where), s.exp_avg_sq.storageFor(where), s.step.storageFor(where), {
         lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled,
       });
     });
   }
 
-  stateDict(): StateDict {
-    const out: StateDict = {};
-    if (this.stepCount) out.step = this.stepCount;
-    this.moments.forEach((s, i) => {
-      if (s) {
-        out[`${i}.exp_avg`] = s.m;
-        out[`${i}.exp_avg_sq`] = s.v;
-      }
-    });
-    return out;
-  }
-
   hyperparameters(): Record<string, number | boolean> {
     const { lr, betas, eps, weightDecay } = this.options;
     return { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled };
-  }
-
-  protected expectedState(): Record<string, number[]> {
-    const out: Record<string, number[]> = { step: [] };
-    this.params.forEach((p, i) => {
-      out[`${i}.exp_avg`] = p.shape;
-      out[`${i}.exp_avg_sq`] = p.shape;
-    });
-    return out;
-  }
-
-  protected createState(key: string, shape: number[]): Tensor {
-    if (key === 'step') return (this.stepCount = stateTensor(this.params[0], shape));
-    const i = Number(key.split('.')[0]);
-    const p = this.params[i];
-    this.moments[i] ??= { m: stateTensor(p, p.shape), v: stateTensor(p, p.shape) };
-    return key.endsWith('exp_avg') ? this.moments[i]!.m : this.moments[i]!.v;
   }
 }
 
