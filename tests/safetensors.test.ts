@@ -127,7 +127,7 @@ describe('saveSafetensors → loadSafetensors', () => {
     disposeAll(sd);
   });
 
-  it('writes a sorted header, 8-aligned data, tensors laid out in key order, I64 for num_batches_tracked', async () => {
+  it('writes a sorted header, 8-aligned data, tensors laid out widest dtype first then by key, I64 for num_batches_tracked', async () => {
     const sd = stateDict();
     const bytes = await wg.io.saveSafetensors(sd, { format: 'pt' });
     const { json, text, dataStart } = headerOf(bytes);
@@ -138,8 +138,10 @@ describe('saveSafetensors → loadSafetensors', () => {
     expect(keys).toEqual(['__metadata__', ...tensorKeys]);
     expect(json.__metadata__).toEqual({ format: 'pt' });
 
+    // packed back to back, I64 first (each tensor aligned to its element size), then by key
     let cursor = 0;
-    for (const key of tensorKeys) {
+    const laidOut = [...tensorKeys.filter((k) => json[k].dtype === 'I64'), ...tensorKeys.filter((k) => json[k].dtype !== 'I64')];
+    for (const key of laidOut) {
       const [begin, end] = json[key].data_offsets;
       expect(begin, key).toBe(cursor);
       cursor = end;

@@ -83,14 +83,23 @@ export async function saveSafetensors(
     }
   }
 
+  // The data goes widest dtype first (I64 before F32), then by key, as the
+  // reference writer does: every tensor then starts at a multiple of its own
+  // element size, so readers that map the file can view it in place.
+  // The header lists the keys sorted.
+  const order = keys.map((_, i) => i);
+  order.sort((a, b) => DTYPE_BYTES[dtypeForKey(keys[b])] - DTYPE_BYTES[dtypeForKey(keys[a])] || a - b);
+  const offsets = new Array<[number, number]>(keys.length);
+  let offset = 0;
+  for (const i of order) {
+    const end = offset + values[i].length * DTYPE_BYTES[dtypeForKey(keys[i])];
+    offsets[i] = [offset, end];
+    offset = end;
+  }
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header[METADATA_KEY] = { ...metadata };
-  let offset = 0;
   keys.forEach((key, i) => {
-    const dtype = dtypeForKey(key);
-    const end = offset + values[i].length * DTYPE_BYTES[dtype];
-    header[key] = { dtype, shape: [...dict[key].shape], data_offsets: [offset, end] };
-    offset = end;
+    header[key] = { dtype: dtypeForKey(key), shape: [...dict[key].shape], data_offsets: offsets[i] };
   });
   const dataBytes = offset;
 
@@ -103,9 +112,10 @@ export async function saveSafetensors(
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + headerBytes);
 
-  let at = 8 + headerBytes;
-  keys.forEach((key, i) => {
+  for (const i of order) {
+    const key = keys[i];
     const data = values[i];
+    let at = 8 + headerBytes + offsets[i][0];
     if (dtypeForKey(key) === 'I64') {
       for (const v of data) {
         if (!Number.isInteger(v)) {
@@ -120,7 +130,7 @@ export async function saveSafetensors(
         at += 4;
       }
     }
-  });
+  }
   return out;
 }
 
