@@ -23,6 +23,28 @@ function defaultInit(weight: Tensor, bias: Tensor | null): void {
   }
 }
 
+/** A conv layer's weight and bias, checked and initialized; `layout` orders the weight's channel dims. */
+function convParameters(
+  layer: string,
+  inChannels: number,
+  outChannels: number,
+  kernelSize: F.Pair,
+  groups: number,
+  bias: boolean,
+  layout: 'out-in' | 'in-out',
+): { weight: Tensor; bias: Tensor | null } {
+  if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+    throw new Error(`${layer}: in_channels ${inChannels} and out_channels ${outChannels} must be divisible by groups=${groups}`);
+  }
+  const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+  const weight = parameter(
+    layout === 'out-in' ? [outChannels, inChannels / groups, kh, kw] : [inChannels, outChannels / groups, kh, kw],
+  );
+  const b = bias ? parameter([outChannels]) : null;
+  defaultInit(weight, b); // fan_in from weight dim 1 either way, as PyTorch
+  return { weight, bias: b };
+}
+
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
@@ -51,15 +73,8 @@ export class Conv2d extends Module {
   constructor(inChannels: number, outChannels: number, kernelSize: F.Pair, options: Conv2dLayerOptions = {}) {
     super();
     const { bias = true, ...conv } = options;
-    const groups = conv.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new Error(`Conv2d: in_channels ${inChannels} and out_channels ${outChannels} must be divisible by groups=${groups}`);
-    }
-    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
     this.options = conv;
-    this.weight = parameter([outChannels, inChannels / groups, kh, kw]);
-    this.bias = bias ? parameter([outChannels]) : null;
-    defaultInit(this.weight, this.bias);
+    ({ weight: this.weight, bias: this.bias } = convParameters('Conv2d', inChannels, outChannels, kernelSize, conv.groups ?? 1, bias, 'out-in'));
   }
 
   override forward(x: Tensor): Tensor {
@@ -79,15 +94,8 @@ export class ConvTranspose2d extends Module {
   constructor(inChannels: number, outChannels: number, kernelSize: F.Pair, options: ConvTranspose2dLayerOptions = {}) {
     super();
     const { bias = true, ...conv } = options;
-    const groups = conv.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new Error(`ConvTranspose2d: in_channels ${inChannels} and out_channels ${outChannels} must be divisible by groups=${groups}`);
-    }
-    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
     this.options = conv;
-    this.weight = parameter([inChannels, outChannels / groups, kh, kw]);
-    this.bias = bias ? parameter([outChannels]) : null;
-    defaultInit(this.weight, this.bias); // fan_in from dim 1, as PyTorch does for this layout
+    ({ weight: this.weight, bias: this.bias } = convParameters('ConvTranspose2d', inChannels, outChannels, kernelSize, conv.groups ?? 1, bias, 'in-out'));
   }
 
   override forward(x: Tensor): Tensor {

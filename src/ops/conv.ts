@@ -43,6 +43,10 @@ function check4d(op: string, name: string, t: Tensor): void {
   }
 }
 
+function checkGroups(op: string, groups: number): void {
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+}
+
 function checkBias(op: string, bias: Tensor | null | undefined, channels: number): void {
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) {
     throw new Error(`${op}: bias ${shapeString(bias.shape)} must be [${channels}], one per output channel`);
@@ -60,7 +64,7 @@ function conv2dGeometry(x: Tensor, w: Tensor, options: Conv2dOptions): ConvGeome
   const [n, c, h, wi] = x.shape;
   const [o, cg, kh, kw] = w.shape;
   const groups = options.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  checkGroups(op, groups);
   if (c % groups !== 0 || o % groups !== 0) {
     throw new Error(
       `${op}: input ${shapeString(x.shape)} has ${c} channels and weight ${shapeString(w.shape)} ${o} output channels; ` +
@@ -137,7 +141,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   const [n, cin, h, wi] = x.shape;
   const [wIn, coutG, kh, kw] = weight.shape;
   const groups = options.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  checkGroups(op, groups);
   if (cin % groups !== 0) {
     throw new Error(`${op}: input ${shapeString(x.shape)} has ${cin} channels, not divisible by groups=${groups} (weight ${shapeString(weight.shape)})`);
   }
