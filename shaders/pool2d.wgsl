@@ -36,6 +36,15 @@ fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
+// (plane, oh, ow) of output element i, or (plane, h, w) of input element i.
+fn output_coords(i: u32) -> vec3u {
+  return vec3u(i / (p.out_h * p.out_w), (i / p.out_w) % p.out_h, i % p.out_w);
+}
+
+fn input_coords(i: u32) -> vec3u {
+  return vec3u(i / (p.in_h * p.in_w), (i / p.in_w) % p.in_h, i % p.in_w);
+}
+
 // The output windows covering input coordinate `x` along one axis: [first, last].
 fn covering(x: u32, pad: u32, k: u32, stride: u32, count: u32) -> vec2i {
   let shifted = i32(x + pad);
@@ -47,9 +56,10 @@ fn covering(x: u32, pad: u32, k: u32, stride: u32, count: u32) -> vec2i {
 @compute @workgroup_size(WG) fn max_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= p.planes * p.out_h * p.out_w) { return; }
-  let plane = i / (p.out_h * p.out_w);
-  let oh = (i / p.out_w) % p.out_h;
-  let ow = i % p.out_w;
+  let at_out = output_coords(i);
+  let plane = at_out.x;
+  let oh = at_out.y;
+  let ow = at_out.z;
   var best = 0.0;
   var best_at = -1;
   for (var a = 0u; a < p.k_h; a++) {
@@ -74,9 +84,10 @@ fn covering(x: u32, pad: u32, k: u32, stride: u32, count: u32) -> vec2i {
 @compute @workgroup_size(WG) fn max_pool_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= p.planes * p.in_h * p.in_w) { return; }
-  let plane = i / (p.in_h * p.in_w);
-  let h = (i / p.in_w) % p.in_h;
-  let w = i % p.in_w;
+  let at_in = input_coords(i);
+  let plane = at_in.x;
+  let h = at_in.y;
+  let w = at_in.z;
   let here = f32(h * p.in_w + w);
   let rows = covering(h, p.pad_h, p.k_h, p.stride_h, p.out_h);
   let cols = covering(w, p.pad_w, p.k_w, p.stride_w, p.out_w);
@@ -93,9 +104,10 @@ fn covering(x: u32, pad: u32, k: u32, stride: u32, count: u32) -> vec2i {
 @compute @workgroup_size(WG) fn avg_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= p.planes * p.out_h * p.out_w) { return; }
-  let plane = i / (p.out_h * p.out_w);
-  let oh = (i / p.out_w) % p.out_h;
-  let ow = i % p.out_w;
+  let at_out = output_coords(i);
+  let plane = at_out.x;
+  let oh = at_out.y;
+  let ow = at_out.z;
   var acc = 0.0;
   for (var a = 0u; a < p.k_h; a++) {
     let ih = i32(oh * p.stride_h + a) - i32(p.pad_h);
@@ -112,9 +124,10 @@ fn covering(x: u32, pad: u32, k: u32, stride: u32, count: u32) -> vec2i {
 @compute @workgroup_size(WG) fn avg_pool_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= p.planes * p.in_h * p.in_w) { return; }
-  let plane = i / (p.in_h * p.in_w);
-  let h = (i / p.in_w) % p.in_h;
-  let w = i % p.in_w;
+  let at_in = input_coords(i);
+  let plane = at_in.x;
+  let h = at_in.y;
+  let w = at_in.z;
   let rows = covering(h, p.pad_h, p.k_h, p.stride_h, p.out_h);
   let cols = covering(w, p.pad_w, p.k_w, p.stride_w, p.out_w);
   var acc = 0.0;

@@ -166,7 +166,7 @@ export class WebGpuBackend implements Backend {
     const out = this.alloc(batch * m * n);
     if (batch * m * n === 0) return out;
     if (k === 0) {
-      this.ctx.pool.release(out.buffer);
+      this.release(out);
       return this.full(batch * m * n, 0);
     }
     if (batch > 65535) throw new Error(`matmul: batch of ${batch} is more than the 65535 the GPU grid takes`);
