@@ -14,8 +14,9 @@ export default defineConfig({
       formats: ['es'],
     },
     rollupOptions: {
-      // Dawn is a native addon, loaded at run time in Node only.
-      external: ['webgpu', /^node:/],
+      // Dawn is a native addon, and cli-progress a CommonJS module on Node's
+      // builtins: both are loaded at run time, in Node only.
+      external: ['webgpu', 'cli-progress', /^node:/],
     },
   },
   test: {

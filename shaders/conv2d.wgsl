@@ -121,80 +121,149 @@ fn w_at(g: u32, o: u32, c: u32, kh: u32, kw: u32) -> f32 {
   return b[((channel * in_channels_per_group() + c) * p.k_h + kh) * p.k_w + kw];
 }
 
-fn load_a(job: Job, row: u32, kk: u32) -> f32 {
-  if (row >= job.m || kk >= job.k) { return 0.0; }
-  let g = job.g;
-  let taps = p.k_h * p.k_w;
-  if (MODE == 0u) {
-    // row = (n, oh, ow), kk = (c, kh, kw)
-    let pixels = p.out_h * p.out_w;
-    let rem = row % pixels;
-    let tap = kk % taps;
-    return load_x(g, row / pixels, kk / taps, rem / p.out_w, rem % p.out_w, tap / p.k_w, tap % p.k_w);
-  }
-  if (MODE == 1u) {
-    // row = (n, ih, iw), kk = (o, kh, kw): the output pixel (oh, ow) with
-    // oh·s - pad + kh·dil = ih, if the stride lands on it.
-    let pixels = p.in_h * p.in_w;
-    let rem = row % pixels;
-    let tap = kk % taps;
-    let th = i32(rem / p.in_w + p.pad_h) - i32((tap / p.k_w) * p.dil_h);
-    let tw = i32(rem % p.in_w + p.pad_w) - i32((tap % p.k_w) * p.dil_w);
-    if (th < 0 || tw < 0) { return 0.0; }
-    let oh = u32(th) / p.stride_h;
-    let ow = u32(tw) / p.stride_w;
-    if (oh * p.stride_h != u32(th) || ow * p.stride_w != u32(tw) || oh >= p.out_h || ow >= p.out_w) { return 0.0; }
-    return dy_at(g, row / pixels, kk / taps, oh, ow);
-  }
-  if (MODE == 3u) {
-    // row = (n, th, tw) of the phase, kk = (o, u, v): input pixel
-    // first + stride·(th, tw) meets kernel tap tap0 + stride·(u, v) at output
-    // pixel (ih + pad - kh) / stride, exact by construction.
-    let pixels = job.count.x * job.count.y;
-    let rem = row % pixels;
-    let ih = job.first.x + p.stride_h * (rem / job.count.y);
-    let iw = job.first.y + p.stride_w * (rem % job.count.y);
-    let phase_taps = job.taps.x * job.taps.y;
-    let tap = kk % phase_taps;
-    let kh = job.tap0.x + p.stride_h * (tap / job.taps.y);
-    let kw = job.tap0.y + p.stride_w * (tap % job.taps.y);
-    if (ih + p.pad_h < kh || iw + p.pad_w < kw) { return 0.0; }
-    let oh = (ih + p.pad_h - kh) / p.stride_h;
-    let ow = (iw + p.pad_w - kw) / p.stride_w;
-    if (oh >= p.out_h || ow >= p.out_w) { return 0.0; }
-    return dy_at(g, row / pixels, kk / phase_taps, oh, ow);
-  }
-  // MODE 2: row = o, kk = (n, oh, ow)
-  let pixels = p.out_h * p.out_w;
-  let rem = kk % pixels;
-  return dy_at(g, kk / pixels, row, rem / p.out_w, rem % p.out_w);
+// A pixel of an h × w grid in a batch: GEMM rows (and wgrad's k) walk
+// these in row-major order. Four consecutive rows are decoded once and
+// stepped with a carry: integer division is the slow part of the gather
+// (SwiftShader emulates it, GPUs spend several instructions on it).
+struct Pixel {
+  n: u32,
+  y: u32,
+  x: u32,
 }
 
-fn load_b(job: Job, kk: u32, col: u32) -> f32 {
-  if (kk >= job.k || col >= p.n) { return 0.0; }
+fn decode_pixel(i: u32, h: u32, w: u32) -> Pixel {
+  let plane = h * w;
+  let rem = i % plane;
+  return Pixel(i / plane, rem / w, rem % w);
+}
+
+fn next_pixel(px: Pixel, h: u32, w: u32) -> Pixel {
+  var q = px;
+  q.x += 1u;
+  if (q.x == w) {
+    q.x = 0u;
+    q.y += 1u;
+    if (q.y == h) {
+      q.y = 0u;
+      q.n += 1u;
+    }
+  }
+  return q;
+}
+
+// A kernel tap and the channel it belongs to: kk = (channel, kh, kw) over
+// a th × tw tap grid.
+struct Tap {
+  c: u32,
+  h: u32,
+  w: u32,
+}
+
+fn decode_tap(kk: u32, th: u32, tw: u32) -> Tap {
+  let taps = th * tw;
+  let tap = kk % taps;
+  return Tap(kk / taps, tap / tw, tap % tw);
+}
+
+// A[row .. row + 3, kk]: four rows of the A slab.
+fn load_a4(job: Job, row: u32, kk: u32) -> vec4f {
+  var v = vec4f(0.0);
+  if (kk >= job.k || row >= job.m) { return v; }
   let g = job.g;
-  let taps = p.k_h * p.k_w;
+  if (MODE == 2u) {
+    // rows = out channels o .. o + 3, kk = (n, oh, ow)
+    let px = decode_pixel(kk, p.out_h, p.out_w);
+    for (var i = 0u; i < 4u; i++) {
+      if (row + i < job.m) { v[i] = dy_at(g, px.n, row + i, px.y, px.x); }
+    }
+    return v;
+  }
   if (MODE == 0u) {
-    // kk = (c, kh, kw), col = o
-    let tap = kk % taps;
-    return w_at(g, col, kk / taps, tap / p.k_w, tap % p.k_w);
+    // rows = (n, oh, ow), kk = (c, kh, kw)
+    let tap = decode_tap(kk, p.k_h, p.k_w);
+    var px = decode_pixel(row, p.out_h, p.out_w);
+    for (var i = 0u; i < 4u; i++) {
+      if (row + i < job.m) { v[i] = load_x(g, px.n, tap.c, px.y, px.x, tap.h, tap.w); }
+      px = next_pixel(px, p.out_h, p.out_w);
+    }
+    return v;
   }
   if (MODE == 1u) {
-    // kk = (o, kh, kw), col = c
-    let tap = kk % taps;
-    return w_at(g, kk / taps, col, tap / p.k_w, tap % p.k_w);
+    // rows = (n, ih, iw), kk = (o, kh, kw): the output pixel (oh, ow) with
+    // oh·s - pad + kh·dil = ih, if the stride lands on it.
+    let tap = decode_tap(kk, p.k_h, p.k_w);
+    var px = decode_pixel(row, p.in_h, p.in_w);
+    for (var i = 0u; i < 4u; i++) {
+      let th = i32(px.y + p.pad_h) - i32(tap.h * p.dil_h);
+      let tw = i32(px.x + p.pad_w) - i32(tap.w * p.dil_w);
+      if (row + i < job.m && th >= 0 && tw >= 0) {
+        let oh = u32(th) / p.stride_h;
+        let ow = u32(tw) / p.stride_w;
+        if (oh * p.stride_h == u32(th) && ow * p.stride_w == u32(tw) && oh < p.out_h && ow < p.out_w) {
+          v[i] = dy_at(g, px.n, tap.c, oh, ow);
+        }
+      }
+      px = next_pixel(px, p.in_h, p.in_w);
+    }
+    return v;
   }
-  if (MODE == 3u) {
-    // kk = (o, u, v), col = c
-    let phase_taps = job.taps.x * job.taps.y;
-    let tap = kk % phase_taps;
-    return w_at(g, kk / phase_taps, col, job.tap0.x + p.stride_h * (tap / job.taps.y), job.tap0.y + p.stride_w * (tap % job.taps.y));
+  // MODE 3: rows = (n, th, tw) of the phase, kk = (o, u, v): input pixel
+  // first + stride·(th, tw) meets kernel tap tap0 + stride·(u, v) at output
+  // pixel (ih + pad - kh) / stride, exact by construction.
+  let tap = decode_tap(kk, job.taps.x, job.taps.y);
+  let kh = job.tap0.x + p.stride_h * tap.h;
+  let kw = job.tap0.y + p.stride_w * tap.w;
+  var px = decode_pixel(row, job.count.x, job.count.y);
+  for (var i = 0u; i < 4u; i++) {
+    let ih = job.first.x + p.stride_h * px.y;
+    let iw = job.first.y + p.stride_w * px.x;
+    if (row + i < job.m && ih + p.pad_h >= kh && iw + p.pad_w >= kw) {
+      let oh = (ih + p.pad_h - kh) / p.stride_h;
+      let ow = (iw + p.pad_w - kw) / p.stride_w;
+      if (oh < p.out_h && ow < p.out_w) { v[i] = dy_at(g, px.n, tap.c, oh, ow); }
+    }
+    px = next_pixel(px, job.count.x, job.count.y);
   }
-  // MODE 2: kk = (n, oh, ow), col = (c, kh, kw)
-  let pixels = p.out_h * p.out_w;
-  let rem = kk % pixels;
-  let tap = col % taps;
-  return load_x(g, kk / pixels, col / taps, rem / p.out_w, rem % p.out_w, tap / p.k_w, tap % p.k_w);
+  return v;
+}
+
+// B[kk, col .. col + 3]: four columns of the B slab.
+fn load_b4(job: Job, kk: u32, col: u32) -> vec4f {
+  var v = vec4f(0.0);
+  if (kk >= job.k || col >= p.n) { return v; }
+  let g = job.g;
+  if (MODE == 2u) {
+    // kk = (n, oh, ow), cols = (c, kh, kw) .. stepped like a pixel of a (C, kh, kw) grid
+    let px = decode_pixel(kk, p.out_h, p.out_w);
+    var tap = decode_pixel(col, p.k_h, p.k_w);
+    for (var i = 0u; i < 4u; i++) {
+      if (col + i < p.n) { v[i] = load_x(g, px.n, tap.n, px.y, px.x, tap.y, tap.x); }
+      tap = next_pixel(tap, p.k_h, p.k_w);
+    }
+    return v;
+  }
+  if (MODE == 0u) {
+    // kk = (c, kh, kw), cols = out channels
+    let tap = decode_tap(kk, p.k_h, p.k_w);
+    for (var i = 0u; i < 4u; i++) {
+      if (col + i < p.n) { v[i] = w_at(g, col + i, tap.c, tap.h, tap.w); }
+    }
+    return v;
+  }
+  if (MODE == 1u) {
+    // kk = (o, kh, kw), cols = in channels
+    let tap = decode_tap(kk, p.k_h, p.k_w);
+    for (var i = 0u; i < 4u; i++) {
+      if (col + i < p.n) { v[i] = w_at(g, tap.c, col + i, tap.h, tap.w); }
+    }
+    return v;
+  }
+  // MODE 3: kk = (o, u, v), cols = in channels
+  let tap = decode_tap(kk, job.taps.x, job.taps.y);
+  for (var i = 0u; i < 4u; i++) {
+    if (col + i < p.n) { v[i] = w_at(g, tap.c, col + i, job.tap0.x + p.stride_h * tap.h, job.tap0.y + p.stride_w * tap.w); }
+  }
+  return v;
 }
 
 // Where C[row, col] of the job goes.
@@ -270,13 +339,13 @@ fn conv2d(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
       let kk = e % TILE_K;
       let r = row0 + 4u * (e / TILE_K);
       let k = select(job.k, k0 + kk, k0 + kk < k_end);   // past this split's end: read 0
-      a_slab[kk * WG_Y + e / TILE_K] = vec4f(load_a(job, r, k), load_a(job, r + 1u, k), load_a(job, r + 2u, k), load_a(job, r + 3u, k));
+      a_slab[kk * WG_Y + e / TILE_K] = load_a4(job, r, k);
     }
     for (var e = t; e < TILE_K * WG_X; e += threads) {
       let kk = e % TILE_K;
       let c = col0 + 4u * (e / TILE_K);
       let k = select(job.k, k0 + kk, k0 + kk < k_end);
-      b_slab[kk * WG_X + e / TILE_K] = vec4f(load_b(job, k, c), load_b(job, k, c + 1u), load_b(job, k, c + 2u), load_b(job, k, c + 3u));
+      b_slab[kk * WG_X + e / TILE_K] = load_b4(job, k, c);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {

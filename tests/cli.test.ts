@@ -2,7 +2,11 @@
 // dist/cli.js, in a child process, with Dawn's stderr noise filtered.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync, execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GifReader } from 'omggif';
+import { decodePng } from '../src/train/picture';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -56,5 +60,61 @@ describe.runIf(process.platform === 'linux')('without a usable GPU driver', () =
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/WebGPU unavailable/);
     expect(r.stderr).toMatch(/VK_ICD_FILENAMES=\/nonexistent\/icd.json/);
+  });
+});
+
+describe('wgrad train / sample dcgan', () => {
+  const out = mkdtempSync(join(tmpdir(), 'wgrad-cli-'));
+  const run = join(out, 'run');
+
+  it('trains a few steps, writes the run folder, and says where it is', () => {
+    const r = wgrad(['train', 'dcgan', '--config', 'tiny', '--steps', '2', '--batch', '4', '--sample-every', '1', '--out', run, '--seed', '3']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/DCGAN 'tiny' on shapes \(60000 images, 32×32×1\), batch 4/);
+    expect(r.stdout).toMatch(/done: 2 steps, lossD \d/);
+    for (const f of ['metrics.jsonl', 'evolution.gif', 'loss.svg', 'checkpoint.safetensors', 'config.json', 'samples/step-000002.png']) {
+      expect(existsSync(join(run, f))).toBe(true);
+    }
+  });
+
+  it('--resume goes on from the checkpoint with --json lines, and refuses config flags', () => {
+    const r = wgrad(['train', 'dcgan', '--resume', join(run, 'checkpoint.safetensors'), '--steps', '3', '--out', run, '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((m) => m.step)).toEqual([3]);
+    const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3]);
+    const refused = wgrad(['train', 'dcgan', '--resume', join(run, 'checkpoint.safetensors'), '--batch', '8', '--steps', '5']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--resume takes the config from the checkpoint; drop --batch/);
+  });
+
+  it('samples a grid and a latent walk GIF from the checkpoint', () => {
+    const png = join(out, 'grid.png');
+    const gif = join(out, 'walk.gif');
+    expect(wgrad(['sample', 'dcgan', '--ckpt', join(run, 'checkpoint.safetensors'), '--n', '4', '--out', png]).code).toBe(0);
+    const grid = decodePng(readFileSync(png));
+    expect(grid.width).toBeGreaterThan(2 * 32);
+    const r = wgrad(['sample', 'dcgan', '--ckpt', join(run, 'checkpoint.safetensors'), '--n', '4', '--interpolate', '3', '--out', gif]);
+    expect(r.code).toBe(0);
+    expect(new GifReader(readFileSync(gif)).numFrames()).toBe(4); // 3 frames there, 1 back
+  });
+
+  it('names what is valid when a flag, model, dataset or config is wrong', () => {
+    let r = wgrad(['train', 'dcgan', '--stepz', '3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/wgrad train dcgan: Unknown option '--stepz'; valid flags: --data --config --steps/);
+    r = wgrad(['train', 'gan']);
+    expect(r.stderr).toMatch(/wgrad train: unknown model 'gan'; valid: dcgan/);
+    r = wgrad(['train', 'dcgan', '--data', 'cifar', '--out', join(out, 'x')]);
+    expect(r.stderr).toMatch(/unknown dataset 'cifar'; valid: shapes, mnist, images:DIR/);
+    r = wgrad(['train', 'dcgan', '--config', 'huge', '--out', join(out, 'x')]);
+    expect(r.stderr).toMatch(/unknown --config 'huge'; valid: tiny, small, base/);
+    r = wgrad(['sample', 'dcgan', '--ckpt', join(out, 'missing.safetensors')]);
+    expect(r.stderr).toMatch(/no checkpoint at .*missing\.safetensors/);
+    r = wgrad(['--help']);
+    expect(r.stdout).toMatch(/train dcgan/);
+    expect(r.stdout).toMatch(/--interpolate/);
   });
 });

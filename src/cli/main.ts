@@ -2,19 +2,53 @@
 // harmless stderr noise (see dawn-noise.ts).
 import { parseArgs } from 'node:util';
 import { info } from './info';
+import { flagHelp, type Flags } from './args';
+import { SAMPLE_DCGAN_FLAGS, TRAIN_DCGAN_FLAGS, sampleDcgan, trainDcgan } from './dcgan';
 
-const USAGE = `usage: wgrad <command> [options]
+interface ModelCommand {
+  flags: Flags;
+  run(args: string[]): Promise<number>;
+}
+
+const TRAIN: Record<string, ModelCommand> = {
+  dcgan: { flags: TRAIN_DCGAN_FLAGS, run: trainDcgan },
+};
+
+const SAMPLE: Record<string, ModelCommand> = {
+  dcgan: { flags: SAMPLE_DCGAN_FLAGS, run: sampleDcgan },
+};
+
+const OTHER: Record<string, ModelCommand> = {};
+
+function usage(): string {
+  const section = (title: string, commands: Record<string, ModelCommand>) =>
+    Object.entries(commands).map(([name, c]) => `  ${title}${name}\n${flagHelp(c.flags)}`).join('\n\n');
+  return `usage: wgrad <command> [options]
 
 commands:
-  info    backend, adapter, limits, and one matmul checked against the CPU reference
-          --size N      matrix size (default 512)
-          --backend B   auto | webgpu | cpu (default auto)
-  help    this text`;
+  info
+  --size N              matrix size of the checked matmul (default 512)
+  --backend B           auto | webgpu | cpu (default auto)
+
+${section('train ', TRAIN)}
+
+${section('sample ', SAMPLE)}
+${Object.keys(OTHER).length ? `\n${section('', OTHER)}\n` : ''}
+  help                  this text`;
+}
+
+function pick(kind: string, table: Record<string, ModelCommand>, name: string | undefined): ModelCommand {
+  const command = name === undefined ? undefined : table[name];
+  if (!command) {
+    throw new Error(`wgrad ${kind}: ${name === undefined ? 'which model?' : `unknown model '${name}'`}; valid: ${Object.keys(table).join(', ')}`);
+  }
+  return command;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
   if (command === 'info') {
@@ -27,7 +61,10 @@ export async function main(argv: string[]): Promise<number> {
     const backend = values.backend as 'auto' | 'webgpu' | 'cpu';
     return (await info({ size, backend })) ? 0 : 1;
   }
-  console.error(`wgrad: unknown command '${command}'\n\n${USAGE}`);
+  if (command === 'train') return pick('train', TRAIN, rest[0]).run(rest.slice(1));
+  if (command === 'sample') return pick('sample', SAMPLE, rest[0]).run(rest.slice(1));
+  if (command in OTHER) return OTHER[command].run(rest);
+  console.error(`wgrad: unknown command '${command}'; valid: info, train, sample${Object.keys(OTHER).map((c) => `, ${c}`).join('')}, help\n\n${usage()}`);
   return 2;
 }
 

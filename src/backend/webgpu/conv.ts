@@ -38,7 +38,7 @@ export interface ConvTile {
 
 /** The tiles bench/conv.ts compares; tileFor picks among them. */
 export const CONV_TILES: Record<'narrow' | 'medium' | 'wide', ConvTile> = {
-  narrow: { WG_X: 2, WG_Y: 32, TILE_K: 16 },
+  narrow: { WG_X: 2, WG_Y: 32, TILE_K: 8 },
   medium: { WG_X: 8, WG_Y: 16, TILE_K: 16 },
   wide: { WG_X: 16, WG_Y: 16, TILE_K: 16 },
 };

@@ -1,0 +1,69 @@
+// Flag parsing for the `wgrad` subcommands: node:util's parseArgs, with
+// errors that list the valid flags, and number checks that name the flag.
+import { parseArgs } from 'node:util';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  default?: string | boolean;
+  help: string;
+}
+
+export type Flags = Record<string, FlagSpec>;
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+export function parseFlags(command: string, args: string[], flags: Flags): FlagValues {
+  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, { type: spec.type }]));
+  let values: FlagValues;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: true }) as { values: FlagValues; positionals: string[] });
+  } catch (error) {
+    throw new Error(`${command}: ${(error as Error).message.split('.')[0]}; valid flags: ${Object.keys(flags).map((f) => `--${f}`).join(' ')}`);
+  }
+  if (positionals.length) throw new Error(`${command}: unexpected argument '${positionals[0]}'; valid flags: ${Object.keys(flags).map((f) => `--${f}`).join(' ')}`);
+  for (const [name, spec] of Object.entries(flags)) {
+    if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
+  }
+  return values;
+}
+
+export function flagHelp(flags: Flags): string {
+  return Object.entries(flags)
+    .map(([name, spec]) => {
+      const left = `  --${name}${spec.type === 'string' ? ' X' : ''}`;
+      const fallback = spec.default !== undefined && spec.default !== false ? ` (default ${spec.default})` : '';
+      return `${left.padEnd(22)}${spec.help}${fallback}`;
+    })
+    .join('\n');
+}
+
+/** The flag as an integer ≥ min; an error names the command and the flag. */
+export function intFlag(command: string, values: FlagValues, name: string, min = 1): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min) {
+    throw new Error(`${command}: --${name} must be an integer ≥ ${min}, got '${raw}'`);
+  }
+  return n;
+}
+
+/** The flag as a finite number > 0. */
+export function positiveFlag(command: string, values: FlagValues, name: string): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isFinite(n) || n <= 0) throw new Error(`${command}: --${name} must be a number > 0, got '${raw}'`);
+  return n;
+}
+
+export function stringFlag(command: string, values: FlagValues, name: string): string {
+  const raw = values[name];
+  if (typeof raw !== 'string' || raw === '') throw new Error(`${command}: --${name} is required`);
+  return raw;
+}
+
+/** One of `choices`; the error lists them. */
+export function choiceFlag<T extends string>(command: string, values: FlagValues, name: string, choices: readonly T[]): T {
+  const raw = stringFlag(command, values, name);
+  if (!choices.includes(raw as T)) throw new Error(`${command}: unknown --${name} '${raw}'; valid: ${choices.join(', ')}`);
+  return raw as T;
+}

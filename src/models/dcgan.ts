@@ -1,0 +1,130 @@
+// DCGAN (Radford, Metz & Chintala, 2015): a generator of transposed convs
+// and a discriminator of strided convs, both with batchnorm, the layout the
+// paper settled on for stable GAN training.
+//
+//   Generator, image size 32 (64 adds one more 2× stage at the front):
+//     z [n, latent] → [n, latent, 1, 1]
+//     ConvT k4 s1 p0 → [n, 4w, 4, 4]   BN ReLU
+//     ConvT k4 s2 p1 → [n, 2w, 8, 8]   BN ReLU
+//     ConvT k4 s2 p1 → [n, w, 16, 16]  BN ReLU
+//     ConvT k4 s2 p1 → [n, C, 32, 32]  Tanh        (images in [-1, 1])
+//   Discriminator, the mirror image:
+//     Conv k4 s2 p1  → [n, w, 16, 16]  LeakyReLU(0.2)   (no BN on the input layer)
+//     Conv k4 s2 p1  → [n, 2w, 8, 8]   BN LeakyReLU(0.2)
+//     Conv k4 s2 p1  → [n, 4w, 4, 4]   BN LeakyReLU(0.2)
+//     Conv k4 s1 p0  → [n, 1, 1, 1]    → logits [n]
+// Convs followed by batchnorm carry no bias (batchnorm's shift replaces it).
+// Weights start from N(0, 0.02), batchnorm scales from N(1, 0.02).
+import type { Tensor } from '../tensor';
+import { Module, Sequential } from '../nn/module';
+import { BatchNorm2d, Conv2d, ConvTranspose2d, LeakyReLU, ReLU, Tanh } from '../nn/layers';
+import * as init from '../nn/init';
+
+export interface DcganConfig {
+  /** images are imageSize × imageSize */
+  imageSize: 32 | 64;
+  channels: 1 | 3;
+  /** length of the noise vector z */
+  latent: number;
+  /** channels of the generator's last hidden layer (doubling towards z) */
+  generatorWidth: number;
+  /** channels of the discriminator's first layer (doubling towards the logit) */
+  discriminatorWidth: number;
+}
+
+/** Named sizes: tiny for SwiftShader (CPU WebGPU), small and base for real GPUs. */
+export const DCGAN_CONFIGS = {
+  tiny: { imageSize: 32, latent: 16, generatorWidth: 8, discriminatorWidth: 8 },
+  small: { imageSize: 32, latent: 64, generatorWidth: 32, discriminatorWidth: 32 },
+  base: { imageSize: 64, latent: 100, generatorWidth: 64, discriminatorWidth: 64 },
+} as const satisfies Record<string, Omit<DcganConfig, 'channels'>>;
+
+export type DcganConfigName = keyof typeof DCGAN_CONFIGS;
+
+export function checkDcganConfig(config: DcganConfig): void {
+  const problems: string[] = [];
+  if (config.imageSize !== 32 && config.imageSize !== 64) problems.push(`imageSize must be 32 or 64, got ${config.imageSize}`);
+  if (config.channels !== 1 && config.channels !== 3) problems.push(`channels must be 1 or 3, got ${config.channels}`);
+  for (const key of ['latent', 'generatorWidth', 'discriminatorWidth'] as const) {
+    if (!Number.isInteger(config[key]) || config[key] < 1) problems.push(`${key} must be a positive integer, got ${config[key]}`);
+  }
+  if (problems.length) throw new Error(`DCGAN config: ${problems.join('; ')}`);
+}
+
+/** 2× stages between the 4×4 map and the image: 3 for 32×32, 4 for 64×64. */
+function upStages(imageSize: number): number {
+  return Math.log2(imageSize / 4);
+}
+
+function initDcganWeights(net: Module): void {
+  for (const [, m] of net.namedModules()) {
+    if (m instanceof Conv2d || m instanceof ConvTranspose2d) init.normal(m.weight, 0, 0.02);
+    if (m instanceof BatchNorm2d && m.weight && m.bias) {
+      init.normal(m.weight, 1, 0.02);
+      init.zeros(m.bias);
+    }
+  }
+}
+
+export class Generator extends Module {
+  readonly net: Sequential;
+
+  constructor(readonly config: DcganConfig) {
+    super();
+    checkDcganConfig(config);
+    const stages = upStages(config.imageSize);
+    let width = config.generatorWidth * 2 ** (stages - 1);
+    const layers: Module[] = [
+      new ConvTranspose2d(config.latent, width, 4, { stride: 1, padding: 0, bias: false }),
+      new BatchNorm2d(width),
+      new ReLU(),
+    ];
+    for (let s = 1; s < stages; s++) {
+      layers.push(new ConvTranspose2d(width, width / 2, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(width / 2), new ReLU());
+      width /= 2;
+    }
+    layers.push(new ConvTranspose2d(width, config.channels, 4, { stride: 2, padding: 1, bias: false }), new Tanh());
+    this.net = new Sequential(...layers);
+    initDcganWeights(this);
+  }
+
+  /** z: [n, latent] → images [n, channels, imageSize, imageSize] in [-1, 1] */
+  override forward(z: Tensor): Tensor {
+    const { latent } = this.config;
+    if (z.rank !== 2 || z.shape[1] !== latent) {
+      throw new Error(`Generator: expected noise [n, ${latent}], got [${z.shape.join(', ')}]`);
+    }
+    return this.net.forward(z.reshape([z.shape[0], latent, 1, 1]));
+  }
+}
+
+export class Discriminator extends Module {
+  readonly net: Sequential;
+
+  constructor(readonly config: DcganConfig) {
+    super();
+    checkDcganConfig(config);
+    const stages = upStages(config.imageSize);
+    let width = config.discriminatorWidth;
+    const layers: Module[] = [
+      new Conv2d(config.channels, width, 4, { stride: 2, padding: 1, bias: false }),
+      new LeakyReLU(0.2),
+    ];
+    for (let s = 1; s < stages; s++) {
+      layers.push(new Conv2d(width, width * 2, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(width * 2), new LeakyReLU(0.2));
+      width *= 2;
+    }
+    layers.push(new Conv2d(width, 1, 4, { stride: 1, padding: 0, bias: false }));
+    this.net = new Sequential(...layers);
+    initDcganWeights(this);
+  }
+
+  /** images [n, channels, imageSize, imageSize] → logits [n] (real > 0 > fake) */
+  override forward(x: Tensor): Tensor {
+    const { channels, imageSize } = this.config;
+    if (x.rank !== 4 || x.shape[1] !== channels || x.shape[2] !== imageSize || x.shape[3] !== imageSize) {
+      throw new Error(`Discriminator: expected images [n, ${channels}, ${imageSize}, ${imageSize}], got [${x.shape.join(', ')}]`);
+    }
+    return this.net.forward(x).reshape([x.shape[0]]);
+  }
+}

@@ -1,0 +1,90 @@
+// Training checkpoints: one safetensors file holding several state dicts
+// under prefixes (`generator.net.0.weight`, `optG.3.exp_avg`, ...) and, in
+// the metadata, what is needed to go on exactly where training stopped:
+// the model kind, its config, the step and the random stream's state.
+// Browser-safe: bytes in, bytes out.
+import { getRandomState, type RandomState } from '../random';
+import { loadSafetensors, safetensorsMetadata, saveSafetensors, type StateDict } from '../io/safetensors';
+import type { Tensor } from '../tensor';
+
+export interface CheckpointInfo<C> {
+  /** 'dcgan', 'vae', 'diffusion', 'classifier' */
+  model: string;
+  config: C;
+  step: number;
+}
+
+export interface Checkpoint<C> extends CheckpointInfo<C> {
+  rng: RandomState;
+  /** the state dicts by prefix */
+  parts: Record<string, StateDict>;
+  metadata: Record<string, string>;
+  /** frees every tensor read from the file */
+  dispose(): void;
+}
+
+/** Packs the state dicts of `parts` and the training state into safetensors bytes. */
+export async function writeCheckpoint<C>(parts: Record<string, StateDict>, info: CheckpointInfo<C>): Promise<Uint8Array> {
+  const all: StateDict = {};
+  for (const [prefix, dict] of Object.entries(parts)) {
+    for (const [key, t] of Object.entries(dict)) all[`${prefix}.${key}`] = t;
+  }
+  return saveSafetensors(all, {
+    'wgrad.model': info.model,
+    'wgrad.config': JSON.stringify(info.config),
+    'wgrad.step': String(info.step),
+    'wgrad.rng': JSON.stringify(getRandomState()),
+    'wgrad.parts': JSON.stringify(Object.keys(parts)),
+  });
+}
+
+/** The metadata of a checkpoint, without reading its tensors. */
+export function checkpointInfo(bytes: Uint8Array, source: string): CheckpointInfo<unknown> & { metadata: Record<string, string> } {
+  const metadata = safetensorsMetadata(bytes, source);
+  const model = metadata['wgrad.model'];
+  if (!model) throw new Error(`${source}: not a wgrad checkpoint (no 'wgrad.model' in its metadata)`);
+  let config: unknown;
+  try {
+    config = JSON.parse(metadata['wgrad.config'] ?? '');
+  } catch {
+    throw new Error(`${source}: the checkpoint's 'wgrad.config' metadata is not valid JSON`);
+  }
+  const step = Number(metadata['wgrad.step'] ?? '0');
+  if (!Number.isInteger(step) || step < 0) throw new Error(`${source}: bad 'wgrad.step' metadata '${metadata['wgrad.step']}'`);
+  return { model, config, step, metadata };
+}
+
+/**
+ * Reads a checkpoint written by writeCheckpoint. Refuses (naming `source`)
+ * a file that is not one, or one of another model kind.
+ */
+export function readCheckpoint<C>(bytes: Uint8Array, source: string, expectedModel: string): Checkpoint<C> {
+  const info = checkpointInfo(bytes, source);
+  if (info.model !== expectedModel) {
+    throw new Error(`${source}: this is a '${info.model}' checkpoint, expected '${expectedModel}'`);
+  }
+  let rng: RandomState;
+  try {
+    rng = JSON.parse(info.metadata['wgrad.rng'] ?? '') as RandomState;
+  } catch {
+    throw new Error(`${source}: the checkpoint's 'wgrad.rng' metadata is not valid JSON`);
+  }
+  const prefixes = JSON.parse(info.metadata['wgrad.parts'] ?? '[]') as string[];
+  const tensors = loadSafetensors(bytes, source);
+  const parts: Record<string, StateDict> = {};
+  for (const prefix of prefixes) parts[prefix] = {};
+  const stray: string[] = [];
+  for (const [key, t] of Object.entries(tensors)) {
+    const prefix = prefixes.find((p) => key.startsWith(`${p}.`));
+    if (prefix === undefined) stray.push(key);
+    else parts[prefix][key.slice(prefix.length + 1)] = t;
+  }
+  const dispose = () => {
+    for (const t of Object.values(tensors) as Tensor[]) t.dispose();
+  };
+  if (stray.length) {
+    dispose();
+    throw new Error(`${source}: tensors outside the checkpoint's parts (${prefixes.join(', ')}): ${stray.slice(0, 5).join(', ')}`);
+  }
+  return { model: info.model, config: info.config as C, step: info.step, rng, parts, metadata: info.metadata, dispose };
+}

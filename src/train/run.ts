@@ -1,0 +1,150 @@
+// The run folder and the training loop around any of the models (Node).
+//
+//   <out>/config.json               the training config
+//   <out>/metrics.jsonl             one JSON line per step
+//   <out>/samples/step-000100.png   sample grids (fixed noise) every sampleEvery steps
+//   <out>/evolution.gif             those grids as an animation
+//   <out>/loss.svg                  the loss curves
+//   <out>/checkpoint.safetensors    the latest checkpoint (replaced atomically)
+//
+// A model plugs in through `Trainable`; the loop owns the files, the NaN
+// guard and the schedule, so the three models write the same folder.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeGif, decodePng, encodePng, imageGrid } from './picture';
+import { lineChartSvg, type Series } from './plot';
+
+export interface StepMetrics {
+  step: number;
+  [name: string]: number;
+}
+
+export interface Trainable<M extends StepMetrics> {
+  /** 'dcgan', 'vae', 'diffusion', 'classifier' */
+  readonly kind: string;
+  readonly config: object;
+  /** steps taken so far */
+  readonly step: number;
+  /** the metrics that are losses: plotted, and checked for NaN/Inf */
+  readonly lossNames: readonly string[];
+  trainStep(): Promise<M>;
+  /** the images of a sample grid: [n, C, s, s] in [-1, 1] */
+  sampleImages(): Promise<{ data: Float32Array; shape: number[] }>;
+  checkpoint(): Promise<Uint8Array>;
+  /** model-specific files (reconstructions, held-out loss), called after each sample grid; may add metrics */
+  extraOutputs?(out: string, step: number): Promise<Record<string, number> | void>;
+}
+
+export interface RunOptions {
+  out: string;
+  /** train until this many steps in total have been taken */
+  steps: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+  /** called after every step (progress bar, JSON lines) */
+  onStep?: (metrics: StepMetrics) => void;
+}
+
+export interface RunResult {
+  steps: number;
+  files: { metrics: string; samples: string; evolution: string; lossPlot: string; checkpoint: string };
+  last: StepMetrics | null;
+}
+
+/** Thrown when a loss turns NaN or infinite: training stops, the last good checkpoint stays. */
+export class TrainingDiverged extends Error {}
+
+export function runFiles(out: string): RunResult['files'] {
+  return {
+    metrics: join(out, 'metrics.jsonl'),
+    samples: join(out, 'samples'),
+    evolution: join(out, 'evolution.gif'),
+    lossPlot: join(out, 'loss.svg'),
+    checkpoint: join(out, 'checkpoint.safetensors'),
+  };
+}
+
+/** Writes bytes to a temporary name, then renames: a crash never leaves half a file under `path`. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const temporary = `${path}.partial`;
+  writeFileSync(temporary, bytes);
+  renameSync(temporary, path);
+}
+
+function readMetrics(path: string): StepMetrics[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as StepMetrics);
+}
+
+function stepName(step: number): string {
+  return `step-${String(step).padStart(6, '0')}.png`;
+}
+
+export async function runTraining<M extends StepMetrics>(model: Trainable<M>, options: RunOptions): Promise<RunResult> {
+  const { out, steps, sampleEvery, checkpointEvery } = options;
+  for (const [name, value] of Object.entries({ steps, sampleEvery, checkpointEvery })) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${model.kind}: ${name} must be a positive integer, got ${value}`);
+  }
+  const files = runFiles(out);
+  mkdirSync(files.samples, { recursive: true });
+  writeFileSync(join(out, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
+
+  // A resumed run keeps the metrics up to its step; a fresh one starts the file anew.
+  const earlier = readMetrics(files.metrics).filter((m) => m.step <= model.step);
+  writeFileSync(files.metrics, earlier.map((m) => `${JSON.stringify(m)}\n`).join(''));
+
+  let lastCheckpoint = existsSync(files.checkpoint) && model.step > 0 ? `${files.checkpoint} (step ${model.step})` : null;
+  const writeSamples = async (step: number) => {
+    const { data, shape } = await model.sampleImages();
+    writeFileSync(join(files.samples, stepName(step)), encodePng(imageGrid(data, shape)));
+    const extra = await model.extraOutputs?.(out, step);
+    return extra ?? {};
+  };
+  const saveCheckpoint = async () => {
+    writeFileAtomic(files.checkpoint, await model.checkpoint());
+    lastCheckpoint = `${files.checkpoint} (step ${model.step})`;
+  };
+
+  let last: StepMetrics | null = earlier.at(-1) ?? null;
+  try {
+    if (model.step === 0) await writeSamples(0);
+    while (model.step < steps) {
+      const metrics: StepMetrics = await model.trainStep();
+      const bad = model.lossNames.filter((name) => !Number.isFinite(metrics[name]));
+      if (bad.length) {
+        appendFileSync(files.metrics, `${JSON.stringify(metrics)}\n`);
+        const values = bad.map((name) => `${name} = ${metrics[name]}`).join(', ');
+        throw new TrainingDiverged(
+          `${model.kind}: training stopped at step ${metrics.step}: ${values}. ` +
+            (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}.` : 'No checkpoint had been written yet.'),
+        );
+      }
+      const step = metrics.step;
+      if (step % sampleEvery === 0 || step === steps) Object.assign(metrics, await writeSamples(step));
+      if (step % checkpointEvery === 0 || step === steps) await saveCheckpoint();
+      appendFileSync(files.metrics, `${JSON.stringify(metrics)}\n`);
+      last = metrics;
+      options.onStep?.(metrics);
+    }
+  } finally {
+    await writeSummaryFiles(model, files);
+  }
+  return { steps: model.step, files, last };
+}
+
+/** The evolution GIF from every sample grid on disk (so a resumed run's GIF covers the whole run), and the loss plot. */
+async function writeSummaryFiles(model: Trainable<StepMetrics>, files: RunResult['files']): Promise<void> {
+  const grids = readdirSync(files.samples).filter((f) => /^step-\d+\.png$/.test(f)).sort();
+  if (grids.length > 0) {
+    const frames = grids.map((f) => decodePng(readFileSync(join(files.samples, f)), f));
+    const size = `${frames.at(-1)!.width}x${frames.at(-1)!.height}`;
+    const sameSize = frames.filter((p) => `${p.width}x${p.height}` === size);
+    writeFileAtomic(files.evolution, encodeGif(sameSize, { delayMs: 200, lastFrameDelayMs: 2000 }));
+  }
+  const metrics = readMetrics(files.metrics);
+  const series: Series[] = model.lossNames.map((name) => ({ name, points: metrics.map((m) => [m.step, m[name]] as [number, number]) }));
+  writeFileAtomic(files.lossPlot, await lineChartSvg(series, { title: `${model.kind} training loss`, xLabel: 'step', yLabel: 'loss' }));
+}

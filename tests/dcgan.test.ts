@@ -1,0 +1,172 @@
+// DCGAN end to end on a config smaller than `tiny`: a few steps train with
+// finite losses and a flat tensor count, the run folder's files decode,
+// --resume gives the numbers of an uninterrupted run, and a broken
+// checkpoint is refused.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GifReader } from 'omggif';
+import * as wg from '../src/index';
+import { Loader, openDataset, type Dataset } from '../src/data/dataset';
+import { Discriminator, Generator } from '../src/models/dcgan';
+import { DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows, type DcganTrainConfig } from '../src/train/dcgan';
+import { runTraining, type StepMetrics } from '../src/train/run';
+import { decodePng } from '../src/train/picture';
+
+let shapes: Dataset;
+
+beforeAll(async () => {
+  await wg.init({ backend: 'webgpu', seed: 0 });
+  shapes = await openDataset('shapes', { size: 32 });
+});
+
+function microConfig(seed = 1): DcganTrainConfig {
+  return { ...dcganTrainConfig('tiny', { channels: 1, data: 'shapes', batch: 8, seed, samples: 4 }), latent: 8, generatorWidth: 4, discriminatorWidth: 4 };
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'wgrad-dcgan-'));
+}
+
+describe('DCGAN models', () => {
+  it('map noise to images and images to one logit each, at 32 and 64', () => {
+    for (const imageSize of [32, 64] as const) {
+      const config = { imageSize, channels: 3 as const, latent: 5, generatorWidth: 2, discriminatorWidth: 2 };
+      const G = new Generator(config);
+      const D = new Discriminator(config);
+      wg.scope(() => {
+        const images = G.forward(wg.randn([2, 5]));
+        expect(images.shape).toEqual([2, 3, imageSize, imageSize]);
+        expect(D.forward(images).shape).toEqual([2]);
+      });
+      G.dispose();
+      D.dispose();
+    }
+  });
+
+  it('name the expected shape when given the wrong one', () => {
+    const config = { imageSize: 32 as const, channels: 1 as const, latent: 5, generatorWidth: 2, discriminatorWidth: 2 };
+    const G = new Generator(config);
+    const D = new Discriminator(config);
+    expect(() => wg.scope(() => G.forward(wg.randn([2, 4])))).toThrow(/Generator: expected noise \[n, 5\], got \[2, 4\]/);
+    expect(() => wg.scope(() => D.forward(wg.randn([2, 1, 28, 28])))).toThrow(/Discriminator: expected images \[n, 1, 32, 32\], got \[2, 1, 28, 28\]/);
+    expect(() => new Generator({ ...config, imageSize: 48 as 32 })).toThrow(/imageSize must be 32 or 64, got 48/);
+    G.dispose();
+    D.dispose();
+  });
+
+  it('slerp keeps the ends and stays on the sphere between orthogonal points', () => {
+    const a = new Float32Array([1, 0, 3, 4]);
+    const b = new Float32Array([0, 1, -4, 3]);
+    expect(Array.from(slerpRows(a, b, 2, 0))).toEqual(Array.from(a));
+    expect(Array.from(slerpRows(a, b, 2, 1)).map((v) => Math.round(v * 1e6) / 1e6)).toEqual(Array.from(b));
+    const mid = slerpRows(a, b, 2, 0.5);
+    expect(Math.hypot(mid[0], mid[1])).toBeCloseTo(1, 6);
+    expect(Math.hypot(mid[2], mid[3])).toBeCloseTo(5, 5);
+  });
+});
+
+describe('DCGAN training', () => {
+  it('trains with finite losses and a flat tensor count, and writes every output file', async () => {
+    const trainer = new DcganTrainer(microConfig());
+    const loader = new Loader(shapes, { batchSize: 8, seed: 1 });
+    const out = tempDir();
+    const seen: StepMetrics[] = [];
+    const result = await runTraining(dcganTrainable(trainer, loader), {
+      out, steps: 6, sampleEvery: 3, checkpointEvery: 3, onStep: (m) => seen.push(m),
+    });
+    expect(result.steps).toBe(6);
+    for (const m of seen) {
+      for (const key of ['lossD', 'lossG', 'dReal', 'dFake', 'ms']) expect(Number.isFinite(m[key])).toBe(true);
+      expect(m.dReal).toBeGreaterThan(0);
+      expect(m.dReal).toBeLessThan(1);
+    }
+    // the same live tensors after every step: nothing leaks
+    expect(new Set(seen.slice(1).map((m) => m.tensors)).size).toBe(1);
+
+    const metrics = readFileSync(result.files.metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(readdirSync(result.files.samples).sort()).toEqual(['step-000000.png', 'step-000003.png', 'step-000006.png']);
+    const grid = decodePng(readFileSync(join(result.files.samples, 'step-000006.png')));
+    expect(grid.width).toBeGreaterThan(2 * 32);
+    expect(grid.height).toBeGreaterThan(2 * 32);
+    const gif = new GifReader(readFileSync(result.files.evolution));
+    expect(gif.numFrames()).toBe(3);
+    expect([gif.width, gif.height]).toEqual([grid.width, grid.height]);
+    const svg = readFileSync(result.files.lossPlot, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toMatch(/lossD/);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).generatorWidth).toBe(4);
+
+    const restored = DcganTrainer.fromCheckpoint(readFileSync(result.files.checkpoint), 'checkpoint.safetensors');
+    expect(restored.step).toBe(6);
+    restored.dispose();
+    trainer.dispose();
+  });
+
+  it('--resume continues exactly: 2 + 2 steps give the numbers of 4 uninterrupted steps', async () => {
+    const run = async (trainer: DcganTrainer, steps: number) => {
+      const loader = new Loader(shapes, { batchSize: 8, seed: 1 });
+      const out: StepMetrics[] = [];
+      const trainable = dcganTrainable(trainer, loader);
+      while (trainer.step < steps) out.push(await trainable.trainStep());
+      return out;
+    };
+    const strip = (ms: StepMetrics[]) => ms.map(({ step, lossD, lossG, dReal, dFake }) => ({ step, lossD, lossG, dReal, dFake }));
+
+    const straight = new DcganTrainer(microConfig(5));
+    const expected = strip(await run(straight, 4));
+    const expectedSamples = await straight.sample();
+    straight.dispose();
+
+    const first = new DcganTrainer(microConfig(5));
+    const firstHalf = strip(await run(first, 2));
+    const bytes = await first.checkpoint();
+    first.dispose();
+    wg.seed(12345); // whatever happens to the stream in between must not matter
+    const resumed = DcganTrainer.fromCheckpoint(bytes, 'half.safetensors');
+    const secondHalf = strip(await run(resumed, 4));
+    expect([...firstHalf, ...secondHalf]).toEqual(expected);
+    expect(Array.from((await resumed.sample()).data)).toEqual(Array.from(expectedSamples.data));
+    resumed.dispose();
+  });
+
+  it('refuses a corrupted or foreign checkpoint, naming the file', async () => {
+    const trainer = new DcganTrainer(microConfig());
+    const bytes = await trainer.checkpoint();
+    trainer.dispose();
+    const before = wg.memory().tensors;
+    const truncated = bytes.slice(0, bytes.length - 100);
+    expect(() => DcganTrainer.fromCheckpoint(truncated, 'broken.safetensors')).toThrow(/broken\.safetensors/);
+    const foreign = await wg.io.saveSafetensors({ w: wg.zeros([2]) }, { 'wgrad.model': 'vae', 'wgrad.config': '{}' });
+    expect(() => DcganTrainer.fromCheckpoint(foreign, 'vae.safetensors')).toThrow(/vae\.safetensors: this is a 'vae' checkpoint, expected 'dcgan'/);
+    const plain = await wg.io.saveSafetensors({ w: wg.zeros([2]) });
+    expect(() => DcganTrainer.fromCheckpoint(plain, 'plain.safetensors')).toThrow(/plain\.safetensors: not a wgrad checkpoint/);
+    // a flipped byte inside the header's JSON
+    const garbled = bytes.slice();
+    garbled[12] = 0x7b;
+    expect(() => DcganTrainer.fromCheckpoint(garbled, 'garbled.safetensors')).toThrow(/garbled\.safetensors/);
+    expect(wg.memory().tensors).toBeLessThanOrEqual(before + 2); // the two zeros above
+  });
+
+  it('stops on a NaN loss naming the step and keeps the last good checkpoint', async () => {
+    const trainer = new DcganTrainer({ ...microConfig(), lr: 1e30 }); // Adam with lr 1e30 blows the weights up at once
+    const loader = new Loader(shapes, { batchSize: 8, seed: 1 });
+    const out = tempDir();
+    const error = await runTraining(dcganTrainable(trainer, loader), { out, steps: 20, sampleEvery: 1, checkpointEvery: 1 }).catch((e) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error.message)).toMatch(/dcgan: training stopped at step \d+: loss[DG] = (NaN|Infinity|-Infinity)/);
+    const failedStep = Number(/at step (\d+)/.exec(error.message)![1]);
+    if (failedStep > 1) {
+      expect(error.message).toMatch(/last good checkpoint is .*checkpoint\.safetensors \(step \d+\)/);
+      const good = DcganTrainer.fromCheckpoint(readFileSync(join(out, 'checkpoint.safetensors')), 'checkpoint.safetensors');
+      expect(good.step).toBe(failedStep - 1);
+      good.dispose();
+    } else {
+      expect(error.message).toMatch(/No checkpoint had been written yet/);
+    }
+    trainer.dispose();
+    writeFileSync(join(out, 'done'), '');
+  });
+});
