@@ -1,5 +1,5 @@
 // wgrad's public API, and nothing else.
-export { init, backendName, adapterInfo, memory } from './runtime';
+export { init, backendName, adapterInfo, memory, onCpuDevice } from './runtime';
 export type { InitOptions, AdapterInfo, MemoryInfo, BackendName } from './runtime';
 export { Tensor, scope, keep } from './tensor';
 export { noGrad } from './autograd';

@@ -107,6 +107,17 @@ export function adapterInfo(): AdapterInfo {
   };
 }
 
+/**
+ * True when the work runs on a CPU: the cpu backend, or a WebGPU adapter
+ * that is a software rasterizer (SwiftShader, llvmpipe/lavapipe, WARP).
+ * Commands use it to pick configs sized for it.
+ */
+export function onCpuDevice(): boolean {
+  const info = adapterInfo();
+  if (info.backend === 'cpu') return true;
+  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+}
+
 export interface MemoryInfo {
   tensors: number;
   bytesInUse: number;

@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as wg from '../index';
 import { Loader, openDataset } from '../data/dataset';
-import { DCGAN_CONFIGS } from '../models/dcgan';
+import { DCGAN_CONFIGS, type DcganConfigName } from '../models/dcgan';
+import { DCGAN_RUNS } from '../train/dcgan';
 import { DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows } from '../train/dcgan';
 import { runTraining, TrainingDiverged } from '../train/run';
 import { encodeGif, encodePng, imageGrid } from '../train/picture';
@@ -13,9 +14,9 @@ import { startProgress, type ProgressMode } from './progress';
 
 export const TRAIN_DCGAN_FLAGS: Flags = {
   data: { type: 'string', default: 'shapes', help: 'shapes | mnist | images:DIR' },
-  config: { type: 'string', default: 'tiny', help: Object.keys(DCGAN_CONFIGS).join(' | ') },
-  steps: { type: 'string', default: '500', help: 'train until this many steps in total' },
-  batch: { type: 'string', default: '64', help: 'images per step' },
+  config: { type: 'string', default: 'auto', help: `${Object.keys(DCGAN_CONFIGS).join(' | ')} | auto (tiny on a CPU adapter such as SwiftShader, else small)` },
+  steps: { type: 'string', help: 'train until this many steps in total (default: the config\'s)' },
+  batch: { type: 'string', help: 'images per step (default: the config\'s)' },
   lr: { type: 'string', default: '0.0002', help: 'Adam learning rate (betas 0.5, 0.999)' },
   seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
   out: { type: 'string', default: 'runs/dcgan', help: 'the run folder' },
@@ -44,7 +45,6 @@ function progressMode(values: Record<string, unknown>): ProgressMode {
 export async function trainDcgan(args: string[]): Promise<number> {
   const command = 'wgrad train dcgan';
   const values = parseFlags(command, args, TRAIN_DCGAN_FLAGS);
-  const steps = intFlag(command, values, 'steps');
   const sampleEvery = intFlag(command, values, 'sample-every');
   const checkpointEvery = intFlag(command, values, 'checkpoint-every');
   const out = resolve(stringFlag(command, values, 'out'));
@@ -52,6 +52,7 @@ export async function trainDcgan(args: string[]): Promise<number> {
   await wg.init({ backend });
 
   let trainer: DcganTrainer;
+  let steps: number;
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
     const explicit = ['data', 'config', 'batch', 'lr', 'seed', 'channels'].filter((f) => args.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
@@ -60,20 +61,24 @@ export async function trainDcgan(args: string[]): Promise<number> {
     }
     if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
     trainer = DcganTrainer.fromCheckpoint(readFileSync(path), path);
+    steps = values.steps === undefined ? DCGAN_RUNS[trainer.config.configName as DcganConfigName]?.steps ?? trainer.step + 1 : intFlag(command, values, 'steps');
     if (trainer.step >= steps) {
       throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
     }
   } else {
-    const configName = choiceFlag(command, values, 'config', Object.keys(DCGAN_CONFIGS));
+    const chosen = choiceFlag(command, values, 'config', [...Object.keys(DCGAN_CONFIGS), 'auto']);
+    const configName = (chosen === 'auto' ? (wg.onCpuDevice() ? 'tiny' : 'small') : chosen) as DcganConfigName;
+    const run = DCGAN_RUNS[configName];
+    steps = values.steps === undefined ? run.steps : intFlag(command, values, 'steps');
     const data = stringFlag(command, values, 'data');
-    const size = DCGAN_CONFIGS[configName as keyof typeof DCGAN_CONFIGS].imageSize;
+    const size = DCGAN_CONFIGS[configName].imageSize;
     const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
     const probe = await openDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
     trainer = new DcganTrainer(
       dcganTrainConfig(configName, {
         channels: probe.channels,
         data,
-        batch: intFlag(command, values, 'batch', 2),
+        batch: values.batch === undefined ? run.batch : intFlag(command, values, 'batch', 2),
         lr: positiveFlag(command, values, 'lr'),
         seed: intFlag(command, values, 'seed', 0),
       }),

@@ -44,6 +44,16 @@ export type DcganStepMetrics = {
   tensors: number;
 };
 
+/**
+ * Each named size's default batch and length of run: tiny finishes in a
+ * few minutes on SwiftShader (2 CPU cores), the others are for real GPUs.
+ */
+export const DCGAN_RUNS: Record<DcganConfigName, { batch: number; steps: number }> = {
+  tiny: { batch: 32, steps: 150 },
+  small: { batch: 64, steps: 3000 },
+  base: { batch: 128, steps: 10000 },
+};
+
 /** A full training config from a named size and the run's options. */
 export function dcganTrainConfig(
   name: string,
@@ -56,7 +66,7 @@ export function dcganTrainConfig(
     channels: options.channels,
     configName: name,
     data: options.data,
-    batch: options.batch ?? 64,
+    batch: options.batch ?? DCGAN_RUNS[name as DcganConfigName].batch,
     lr: options.lr ?? 2e-4,
     betas: [0.5, 0.999],
     seed: options.seed ?? 0,

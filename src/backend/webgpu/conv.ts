@@ -4,15 +4,18 @@
 // The tile table. Each conv runs as a GEMM of m rows (pixels or output
 // channels) by n columns (channels, or channels × taps for wgrad). A tile
 // wider than n leaves threads idle, so narrow GEMMs get narrow tiles:
-//   n ≤ 8   → 2 × 32 threads (8 × 128 outputs per workgroup)
+//   n ≤ 8   → 2 × 32 threads (8 × 128 outputs per workgroup), TILE_K 8
 //   n ≤ 32  → 8 × 16 threads (32 × 64)
-//   else    → 16 × 16 threads (64 × 64), TILE_K 16
+//   else    → 16 × 16 threads (64 × 64), TILE_K 16 (medium too)
 // Measured with `npm run bench:conv -- --tiles` (bench/conv.ts) on
 // SwiftShader (2-core VM), forward 3×3 convs, batch 8, ms:
 //   64→3 at 32×32:   narrow 313, medium 781, wide 1397
 //   32→17 at 16×16:  narrow 140, medium 122, wide 194
 //   64→64 at 16×16:  narrow 589, medium 380, wide 331
-// (bench/RESULTS.md has the table). Re-measure on a real GPU (the
+// (bench/RESULTS.md has the table). The narrow tile's TILE_K went from 16
+// to 8 after DCGAN's 1-channel layers (n = 1, k = 32, batch 64): the
+// transposed conv 8→1 to 32×32 took 450 ms with 16, 280 with 8; the conv
+// 1→8 100 and 60. Re-measure on a real GPU (the
 // benchmarks issue): there the wide tile's reuse should matter more.
 import type { ConvGeometry } from '../backend';
 import type { Overrides } from './pipelines';
