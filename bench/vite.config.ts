@@ -9,8 +9,9 @@ export default defineConfig({
     minify: false,
     ssr: true,
     rollupOptions: {
-      input: { matmul: 'bench/matmul.ts', conv: 'bench/conv.ts' },
-      external: ['webgpu', /^node:/],
+      input: { matmul: 'bench/matmul.ts', conv: 'bench/conv.ts', peer: 'bench/peer/main.ts' },
+      // tfjs is loaded with require at run time (its ESM build does not resolve in Node)
+      external: ['webgpu', /^node:/, /^@tensorflow\//],
       output: { format: 'es', entryFileNames: '[name].js' },
     },
   },

@@ -1,0 +1,174 @@
+// Measuring one case, fairly: the first run of each side timed on its own
+// (it includes compiling pipelines), the two results compared (and with
+// wgrad's CPU reference where the case is small), warm-up, then rounds
+// that alternate ours, theirs, ours, ... so drift (clocks, other load)
+// hits both. Each round queues `iters` runs and waits for the last.
+import type { Case, Side } from './cases';
+
+export interface CaseResult {
+  name: string;
+  kind: string;
+  /** median ms per run, and the interquartile range */
+  ms: number;
+  spread: number;
+  peerMs: number;
+  peerSpread: number;
+  firstMs: number;
+  peerFirstMs: number;
+  /** peer ms / our ms: above 1, wgrad is faster */
+  ratio: number;
+  gflops?: number;
+  peerGflops?: number;
+  gbps?: number;
+  peerGbps?: number;
+  /** max |ours − theirs| / max(1, largest |value|) */
+  peerDiff: number;
+  /** same against the CPU reference, when it ran */
+  referenceDiff?: number;
+}
+
+export interface MeasureOptions {
+  rounds: number;
+  warmup: number;
+  /** the least time one round should take; short runs are repeated to reach it */
+  minRoundMs: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (i - lo);
+}
+
+function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let diff = 0;
+  let largest = 1;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    largest = Math.max(largest, Math.abs(b[i]));
+  }
+  return Number.isNaN(diff) ? Infinity : diff / largest;
+}
+
+async function once<H>(side: Side<H>): Promise<number> {
+  const t0 = performance.now();
+  const h = await side.run();
+  await side.sync(h);
+  const ms = performance.now() - t0;
+  side.free(h);
+  return ms;
+}
+
+async function round<H>(side: Side<H>, iters: number): Promise<number> {
+  const t0 = performance.now();
+  let last: H | null = null;
+  for (let i = 0; i < iters; i++) {
+    const h = await side.run();
+    if (last !== null) side.free(last);
+    last = h;
+  }
+  await side.sync(last as H);
+  const ms = (performance.now() - t0) / iters;
+  side.free(last as H);
+  return ms;
+}
+
+/**
+ * Runs both sides once more and compares their results (and ours with the
+ * CPU reference where the case has one). Throws naming the case when they
+ * disagree; returns the differences.
+ */
+export async function checkCase(c: Case): Promise<{ peerDiff: number; referenceDiff?: number }> {
+  const ho = await c.ours.run();
+  const ht = await c.theirs.run();
+  const [vo, vt] = [await c.ours.values(ho), await c.theirs.values(ht)];
+  c.ours.free(ho);
+  c.theirs.free(ht);
+  for (const [who, v] of [['wgrad', vo], ['tfjs', vt]] as const) {
+    if (![...v].every(Number.isFinite)) throw new Error(`${c.kind} ${c.name}: ${who} gave a non-finite result`);
+  }
+  const peerDiff = c.tolerance === Infinity ? 0 : relativeDiff(vo, vt);
+  if (!(peerDiff <= c.tolerance)) {
+    throw new Error(`${c.kind} ${c.name}: wgrad and tfjs disagree: max difference ${peerDiff.toExponential(2)} (relative to the largest value) > ${c.tolerance}`);
+  }
+  let referenceDiff: number | undefined;
+  if (c.reference) {
+    referenceDiff = relativeDiff(vo, await c.reference());
+    if (!(referenceDiff <= c.tolerance)) {
+      throw new Error(`${c.kind} ${c.name}: wgrad differs from its CPU reference by ${referenceDiff.toExponential(2)}`);
+    }
+  }
+  return { peerDiff, referenceDiff };
+}
+
+/** The first run, the agreement check, then the interleaved timing. Throws if the two disagree. */
+export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
+  // First runs: each side's pipelines compile here.
+  const firstMs = await once(c.ours);
+  const peerFirstMs = await once(c.theirs);
+  const { peerDiff, referenceDiff } = await checkCase(c);
+
+  for (let i = 0; i < o.warmup; i++) {
+    await once(c.ours);
+    await once(c.theirs);
+  }
+  const probe = Math.min(await once(c.ours), await once(c.theirs));
+  const iters = Math.max(1, Math.min(100, Math.ceil(o.minRoundMs / Math.max(probe, 1e-3))));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    ours.push(await round(c.ours, iters));
+    theirs.push(await round(c.theirs, iters));
+  }
+  ours.sort((a, b) => a - b);
+  theirs.sort((a, b) => a - b);
+  const ms = quantile(ours, 0.5);
+  const peerMs = quantile(theirs, 0.5);
+  const result: CaseResult = {
+    name: c.name, kind: c.kind, ms, peerMs,
+    spread: quantile(ours, 0.75) - quantile(ours, 0.25),
+    peerSpread: quantile(theirs, 0.75) - quantile(theirs, 0.25),
+    firstMs, peerFirstMs, ratio: peerMs / ms, peerDiff, referenceDiff,
+  };
+  if (c.flops) {
+    result.gflops = c.flops / ms / 1e6;
+    result.peerGflops = c.flops / peerMs / 1e6;
+  }
+  if (c.bytes) {
+    result.gbps = c.bytes / ms / 1e6;
+    result.peerGbps = c.bytes / peerMs / 1e6;
+  }
+  return result;
+}
+
+function rate(r: CaseResult, peer: boolean): string {
+  const g = peer ? r.peerGflops : r.gflops;
+  if (g !== undefined) return `${g.toFixed(g < 10 ? 3 : 1)} GFLOP/s`;
+  const b = peer ? r.peerGbps : r.gbps;
+  return b !== undefined ? `${b.toFixed(b < 10 ? 3 : 1)} GB/s` : '';
+}
+
+/** The markdown table: one row per case. */
+export function markdownTable(results: CaseResult[]): string {
+  const rows = results.map((r) =>
+    `| ${r.kind} | ${r.name} | ${r.ms.toFixed(2)} ± ${(r.spread / 2).toFixed(2)} | ${rate(r, false)} | ${r.peerMs.toFixed(2)} ± ${(r.peerSpread / 2).toFixed(2)} | ${rate(r, true)} | **${r.ratio.toFixed(2)}** | ${r.firstMs.toFixed(0)} / ${r.peerFirstMs.toFixed(0)} | ${r.peerDiff.toExponential(1)}${r.referenceDiff !== undefined ? ` / ${r.referenceDiff.toExponential(1)}` : ''} |`);
+  return [
+    '| kernel | case | wgrad ms | wgrad rate | tfjs ms | tfjs rate | ratio (tfjs / wgrad) | first run ms (wgrad / tfjs) | max diff vs tfjs / vs CPU ref |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/** Ratios by kind: the geometric mean and the worst case. */
+export function summary(results: CaseResult[]): string {
+  const kinds = [...new Set(results.map((r) => r.kind))];
+  return kinds
+    .map((kind) => {
+      const rs = results.filter((r) => r.kind === kind).map((r) => r.ratio);
+      const geo = Math.exp(rs.reduce((a, r) => a + Math.log(r), 0) / rs.length);
+      return `${kind.padEnd(20)} ratio geomean ${geo.toFixed(2)}, worst ${Math.min(...rs).toFixed(2)} over ${rs.length} case${rs.length > 1 ? 's' : ''}`;
+    })
+    .join('\n');
+}
