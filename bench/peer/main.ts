@@ -34,11 +34,16 @@ const filter = values.filter!.toLowerCase();
 const builders: { name: string; kind: string; build(): Case[] }[] = [
   ...kernelCases(tf, quick),
   { name: 'DCGAN step', kind: 'training step', build: () => [dcganStepCase(tf, quick)] },
-].filter((b) => `${b.kind} ${b.name}`.toLowerCase().includes(filter));
+];
+// --filter matches a case's "kind name" (e.g. 'wgrad', 'U-Net', 'conv2d dgrad DCGAN64')
+const matches = (text: string) => text.toLowerCase().includes(filter);
+const convKinds = ['conv2d', 'conv2d dgrad', 'conv2d wgrad'];
 
 const results: CaseResult[] = [];
 let failures = 0;
 for (const builder of builders) {
+  const candidates = builder.kind === 'conv2d ×3' ? convKinds.map((k) => `${k} ${builder.name}`) : [`${builder.kind} ${builder.name}`];
+  if (!candidates.some(matches)) continue;
   let cases: Case[];
   try {
     cases = builder.build();
@@ -48,6 +53,10 @@ for (const builder of builders) {
     continue;
   }
   for (const c of cases) {
+    if (!matches(`${c.kind} ${c.name}`)) {
+      c.dispose();
+      continue;
+    }
     try {
       const r = await measure(c, { rounds, warmup: quick ? 1 : 3, minRoundMs: quick ? 0 : 50 });
       results.push(r);

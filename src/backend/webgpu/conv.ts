@@ -5,6 +5,7 @@
 // channels) by n columns (channels, or channels × taps for wgrad). A tile
 // wider than n leaves threads idle, so narrow GEMMs get narrow tiles:
 //   n ≤ 8   → 2 × 32 threads (8 × 128 outputs per workgroup), TILE_K 8
+//   m ≤ 8   → 16 × 2 threads (64 × 8): wgrad of a layer with few output channels
 //   n ≤ 32  → 8 × 16 threads (32 × 64)
 //   else    → 16 × 16 threads (64 × 64), TILE_K 16 (medium too)
 // Measured with `npm run bench:conv -- --tiles` (bench/conv.ts) on
@@ -40,14 +41,16 @@ export interface ConvTile {
 }
 
 /** The tiles bench/conv.ts compares; tileFor picks among them. */
-export const CONV_TILES: Record<'narrow' | 'medium' | 'wide', ConvTile> = {
+export const CONV_TILES: Record<'narrow' | 'flat' | 'medium' | 'wide', ConvTile> = {
   narrow: { WG_X: 2, WG_Y: 32, TILE_K: 8 },
+  flat: { WG_X: 16, WG_Y: 2, TILE_K: 16 },
   medium: { WG_X: 8, WG_Y: 16, TILE_K: 16 },
   wide: { WG_X: 16, WG_Y: 16, TILE_K: 16 },
 };
 
-function tileFor(n: number): ConvTile {
+function tileFor(m: number, n: number): ConvTile {
   if (n <= 8) return CONV_TILES.narrow;
+  if (m <= 8) return CONV_TILES.flat;
   if (n <= 32) return CONV_TILES.medium;
   return CONV_TILES.wide;
 }
@@ -82,8 +85,8 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
   // phase's, the kernel bounds each phase by its own.
   const byPhase = mode === 'inputGrad' && geo.strideH * geo.strideW > 1 && geo.dilationH === 1 && geo.dilationW === 1;
   if (byPhase) {
-    const tile = forceTile ?? tileFor(n);
     const mPhase = geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW);
+    const tile = forceTile ?? tileFor(mPhase, n);
     const kPhase = og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW);
     const total = geo.batch * geo.inChannels * geo.inH * geo.inW;
     return {
@@ -94,7 +97,7 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
       total,
     };
   }
-  const tile = forceTile ?? tileFor(n);
+  const tile = forceTile ?? tileFor(m, n);
   const blocks = Math.ceil(n / (4 * tile.WG_X)) * Math.ceil(m / (4 * tile.WG_Y)) * geo.groups;
   let splits = 1;
   if (mode === 'weightGrad') {
