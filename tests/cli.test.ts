@@ -15,7 +15,7 @@ function wgrad(args: string[], env: Record<string, string> = {}) {
     cwd: root,
     env: { ...process.env, ...env },
     encoding: 'utf8',
-    timeout: 120_000,
+    timeout: 300_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -99,6 +99,25 @@ describe('wgrad train / sample dcgan', () => {
     const r = wgrad(['sample', 'dcgan', '--ckpt', join(run, 'checkpoint.safetensors'), '--n', '4', '--interpolate', '3', '--out', gif]);
     expect(r.code).toBe(0);
     expect(new GifReader(readFileSync(gif)).numFrames()).toBe(4); // 3 frames there, 1 back
+  });
+
+  it('trains a classifier and scores the DCGAN checkpoint with it', () => {
+    const clf = join(out, 'clf');
+    let r = wgrad(['train', 'classifier', '--data', 'shapes', '--steps', '2', '--batch', '8', '--width', '2', '--test-limit', '32', '--out', clf, '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/test accuracy \d+\.\d% on 32 held-out shapes images/);
+    r = wgrad(['eval', '--ckpt', join(run, 'checkpoint.safetensors'), '--classifier', join(clf, 'classifier.safetensors'), '--n', '16', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const score = JSON.parse(r.stdout);
+    expect(score.model).toBe('dcgan');
+    expect(score.frechet).toBeGreaterThanOrEqual(0);
+    expect(score.realVsReal).toBeGreaterThanOrEqual(0);
+    expect(score.marginalEntropy).toBeLessThanOrEqual(score.maxEntropy + 1e-9);
+    expect(score.classHistogram.reduce((a: number, b: number) => a + b, 0)).toBe(16);
+    r = wgrad(['eval', '--ckpt', join(clf, 'classifier.safetensors'), '--classifier', join(clf, 'classifier.safetensors')]);
+    expect(r.stderr).toMatch(/not a wgrad checkpoint|'classifier' checkpoint; eval scores dcgan/);
   });
 
   it('names what is valid when a flag, model, dataset or config is wrong', () => {

@@ -3,7 +3,9 @@
 import { parseArgs } from 'node:util';
 import { info } from './info';
 import { flagHelp, type Flags } from './args';
+import { EVAL_FLAGS, TRAIN_CLASSIFIER_FLAGS, evalCommand, trainClassifierCommand } from './classifier';
 import { SAMPLE_DCGAN_FLAGS, TRAIN_DCGAN_FLAGS, sampleDcgan, trainDcgan } from './dcgan';
+import { INTERPOLATE_VAE_FLAGS, LATENT_MAP_VAE_FLAGS, TRAIN_VAE_FLAGS, interpolateVae, latentMapVae, trainVae } from './vae';
 
 interface ModelCommand {
   flags: Flags;
@@ -12,13 +14,19 @@ interface ModelCommand {
 
 const TRAIN: Record<string, ModelCommand> = {
   dcgan: { flags: TRAIN_DCGAN_FLAGS, run: trainDcgan },
+  classifier: { flags: TRAIN_CLASSIFIER_FLAGS, run: trainClassifierCommand },
+  vae: { flags: TRAIN_VAE_FLAGS, run: trainVae },
 };
 
 const SAMPLE: Record<string, ModelCommand> = {
   dcgan: { flags: SAMPLE_DCGAN_FLAGS, run: sampleDcgan },
 };
 
-const OTHER: Record<string, ModelCommand> = {};
+const OTHER: Record<string, ModelCommand> = {
+  eval: { flags: EVAL_FLAGS, run: evalCommand },
+  'latent-map': { flags: LATENT_MAP_VAE_FLAGS, run: latentMapVae },
+  interpolate: { flags: INTERPOLATE_VAE_FLAGS, run: interpolateVae },
+};
 
 function usage(): string {
   const section = (title: string, commands: Record<string, ModelCommand>) =>

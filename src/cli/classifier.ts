@@ -1,0 +1,156 @@
+// `wgrad train classifier` and `wgrad eval`: the quality score of a
+// generative model, a Fréchet distance on a small classifier's
+// penultimate features between generated and real images, and the
+// entropy of the classes the classifier sees in the generated ones.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as wg from '../index';
+import { openDataset } from '../data/dataset';
+import { classifierFileInfo, loadClassifier, saveClassifier, trainClassifier } from '../train/classifier';
+import { qualityScore } from '../train/score';
+import { checkpointInfo } from '../train/checkpoint';
+import { DcganTrainer } from '../train/dcgan';
+import { normalArray } from '../random';
+import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
+import { startProgress } from './progress';
+
+export const TRAIN_CLASSIFIER_FLAGS: Flags = {
+  data: { type: 'string', default: 'mnist', help: 'mnist | shapes (labelled data)' },
+  size: { type: 'string', default: '32', help: 'image size: that of the models it will score' },
+  steps: { type: 'string', default: '400', help: 'training steps' },
+  batch: { type: 'string', default: '64', help: 'images per step' },
+  lr: { type: 'string', default: '0.001', help: 'Adam learning rate' },
+  width: { type: 'string', default: '8', help: 'channels of the first conv' },
+  seed: { type: 'string', default: '0', help: 'seeds weights and data order' },
+  'test-limit': { type: 'string', default: '2000', help: 'held-out images the test accuracy is measured on' },
+  out: { type: 'string', default: 'runs/classifier', help: 'folder for classifier.safetensors and metrics.jsonl' },
+  backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
+  quiet: { type: 'boolean', help: 'no progress output' },
+  json: { type: 'boolean', help: 'one JSON line of metrics per step on stdout' },
+};
+
+export const EVAL_FLAGS: Flags = {
+  ckpt: { type: 'string', help: 'a generative model\'s checkpoint (required)' },
+  classifier: { type: 'string', help: 'a classifier from `wgrad train classifier` (required)' },
+  n: { type: 'string', default: '1000', help: 'generated and real images to compare' },
+  seed: { type: 'string', default: '0', help: 'seeds the generated samples' },
+  backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
+  json: { type: 'boolean', help: 'print the score as JSON' },
+};
+
+export async function trainClassifierCommand(args: string[]): Promise<number> {
+  const command = 'wgrad train classifier';
+  const values = parseFlags(command, args, TRAIN_CLASSIFIER_FLAGS);
+  const data = choiceFlag(command, values, 'data', ['mnist', 'shapes'] as const);
+  const size = intFlag(command, values, 'size', 12);
+  const steps = intFlag(command, values, 'steps');
+  const batch = intFlag(command, values, 'batch');
+  const lr = positiveFlag(command, values, 'lr');
+  const width = intFlag(command, values, 'width');
+  const seed = intFlag(command, values, 'seed', 0);
+  const testLimit = intFlag(command, values, 'test-limit');
+  const out = resolve(stringFlag(command, values, 'out'));
+  const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
+  await wg.init({ backend });
+  const train = await openDataset(data, { size, split: 'train', seed });
+  const test = await openDataset(data, { size, split: 'test', seed });
+  mkdirSync(out, { recursive: true });
+  const metrics = join(out, 'metrics.jsonl');
+  writeFileSync(metrics, '');
+  const mode = values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
+  if (mode !== 'json') console.log(`wgrad: classifier (width ${width}) on ${data} ${size}×${size}: ${train.count} train, ${test.count} test images, batch ${batch}, ${wg.backendName()} backend`);
+  const progress = startProgress(mode, 'classifier', 0, steps, ['loss', 'accuracy']);
+  const { model, testAccuracy } = await trainClassifier({
+    train, test, steps, batch, lr, seed, width, testLimit,
+    onStep: (info) => {
+      const line = { step: info.step + 1, loss: info.loss, accuracy: info.accuracy, ms: info.msPerStep };
+      appendFileSync(metrics, `${JSON.stringify(line)}\n`);
+      progress.update(line);
+    },
+  });
+  progress.stop();
+  const path = join(out, 'classifier.safetensors');
+  writeFileSync(path, await saveClassifier(model, { data, testAccuracy, classNames: train.classNames }));
+  model.dispose();
+  if (mode === 'json') console.log(JSON.stringify({ testAccuracy, checkpoint: path }));
+  else console.log(`test accuracy ${(100 * testAccuracy).toFixed(1)}% on ${Math.min(testLimit, test.count)} held-out ${data} images\nclassifier  ${path}\nmetrics     ${metrics}`);
+  return 0;
+}
+
+/** Draws n images from a generative checkpoint, by model kind. */
+type Generate = (bytes: Uint8Array, path: string, n: number, seed: number) => Promise<{ data: Float32Array; shape: number[] }>;
+
+const GENERATORS: Record<string, Generate> = {
+  async dcgan(bytes, path, n, seed) {
+    const trainer = DcganTrainer.fromCheckpoint(bytes, path);
+    try {
+      wg.seed(seed);
+      const { latent, channels, imageSize } = trainer.config;
+      const data = new Float32Array(n * channels * imageSize * imageSize);
+      for (let start = 0; start < n; start += 256) {
+        const count = Math.min(256, n - start);
+        const z = wg.tensor(normalArray(count * latent), [count, latent]);
+        const images = await trainer.sample(z);
+        z.dispose();
+        data.set(images.data, start * channels * imageSize * imageSize);
+      }
+      return { data, shape: [n, channels, imageSize, imageSize] };
+    } finally {
+      trainer.dispose();
+    }
+  },
+};
+
+/** Lets another model's module add itself to `wgrad eval`. */
+export function registerGenerator(kind: string, generate: Generate): void {
+  GENERATORS[kind] = generate;
+}
+
+export async function evalCommand(args: string[]): Promise<number> {
+  const command = 'wgrad eval';
+  const values = parseFlags(command, args, EVAL_FLAGS);
+  const ckptPath = stringFlag(command, values, 'ckpt');
+  const classifierPath = stringFlag(command, values, 'classifier');
+  const n = intFlag(command, values, 'n', 2);
+  const seed = intFlag(command, values, 'seed', 0);
+  const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
+  for (const path of [ckptPath, classifierPath]) if (!existsSync(path)) throw new Error(`${command}: no file at ${path}`);
+  const ckptBytes = readFileSync(ckptPath);
+  const kind = checkpointInfo(ckptBytes, ckptPath).model;
+  const generate = GENERATORS[kind];
+  if (!generate) throw new Error(`${command}: ${ckptPath} is a '${kind}' checkpoint; eval scores ${Object.keys(GENERATORS).join(', ')}`);
+  const classifierBytes = readFileSync(classifierPath);
+  const info = classifierFileInfo(classifierBytes, classifierPath);
+  await wg.init({ backend });
+
+  const classifier = loadClassifier(classifierBytes, classifierPath);
+  try {
+    const generated = await generate(ckptBytes, ckptPath, n, seed);
+    const [, c, s] = generated.shape;
+    if (c !== info.config.channels || s !== info.config.size) {
+      throw new Error(`${command}: ${ckptPath} makes [${c}, ${s}, ${s}] images, ${classifierPath} takes [${info.config.channels}, ${info.config.size}, ${info.config.size}]`);
+    }
+    const test = await openDataset(info.data, { size: s, channels: c as 1 | 3, split: 'test' });
+    const count = Math.min(n, test.count);
+    if (count < n) throw new Error(`${command}: ${info.data}'s test split has ${test.count} images; use --n ${test.count} or fewer`);
+    const real = test.examples(Array.from({ length: count }, (_, i) => i)).images;
+    const score = await qualityScore(classifier, generated.data, real, n);
+    // The floor: two disjoint sets of real images, to read the distance against.
+    const train = await openDataset(info.data, { size: s, channels: c as 1 | 3, split: 'train' });
+    const realFloor = await qualityScore(classifier, train.examples(Array.from({ length: Math.min(n, train.count) }, (_, i) => i)).images, real, n);
+    const testAccuracy = info.testAccuracy;
+    if (values.json) {
+      console.log(JSON.stringify({ model: kind, checkpoint: ckptPath, classifier: classifierPath, testAccuracy, ...score, realVsReal: realFloor.frechet }));
+      return 0;
+    }
+    const names = info.classNames ?? score.classHistogram.map((_, i) => String(i));
+    console.log(`${kind} ${ckptPath} against ${n} held-out ${info.data} images (classifier ${classifierPath}, test accuracy ${(100 * testAccuracy).toFixed(1)}%)`);
+    console.log(`Fréchet distance      ${score.frechet.toFixed(3)}   (real vs real: ${realFloor.frechet.toFixed(3)})`);
+    console.log(`class entropy         ${score.marginalEntropy.toFixed(3)} nats of ${score.maxEntropy.toFixed(3)} possible (diversity: higher is better)`);
+    console.log(`per-image entropy     ${score.meanEntropy.toFixed(3)} nats (confidence: lower is better)`);
+    console.log(`classes seen          ${score.classHistogram.map((count, i) => `${names[i]} ${count}`).join(', ')}`);
+    return 0;
+  } finally {
+    classifier.dispose();
+  }
+}

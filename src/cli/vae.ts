@@ -1,0 +1,278 @@
+// `wgrad train vae`, `wgrad latent-map vae` and `wgrad interpolate vae`.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as wg from '../index';
+import { Loader, openDataset } from '../data/dataset';
+import { decodeImage, fitImage } from '../data/images';
+import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS, type VaeConfigName } from '../models/vae';
+import { VaeTrainer, vaeTrainConfig, vaeTrainable, type VaeTrainConfig } from '../train/vae';
+import { defaultInterpolationMode, interpolateLatents, latentMap, type InterpolationMode } from '../train/latent';
+import { runTraining, TrainingDiverged } from '../train/run';
+import { encodeGif, encodePng, imageGrid, joinPictures } from '../train/picture';
+import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
+import { startProgress, type ProgressMode } from './progress';
+
+const configHelp = Object.entries(VAE_CONFIGS).map(([name, c]) => `${name} ${c.latent}`).join(', ');
+
+export const TRAIN_VAE_FLAGS: Flags = {
+  data: { type: 'string', default: 'mnist', help: 'mnist | shapes | images:DIR (gray data: BCE loss, colour: MSE)' },
+  config: { type: 'string', default: 'tiny', help: Object.keys(VAE_CONFIGS).join(' | ') },
+  latent: { type: 'string', help: `latent size, ${MIN_LATENT} to ${MAX_LATENT} (default: the config's: ${configHelp})` },
+  beta: { type: 'string', default: '1', help: 'weight of the KL term (1: the ELBO)' },
+  warmup: { type: 'string', default: '0', help: 'steps over which beta ramps up from 0 (0: none)' },
+  steps: { type: 'string', default: '500', help: 'train until this many steps in total' },
+  batch: { type: 'string', default: '64', help: 'images per step' },
+  lr: { type: 'string', default: '0.001', help: 'Adam learning rate' },
+  seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
+  out: { type: 'string', default: 'runs/vae', help: 'the run folder' },
+  resume: { type: 'string', help: 'a checkpoint to continue from (its config wins)' },
+  channels: { type: 'string', help: '1 | 3 (default: the data\'s own)' },
+  'held-out': { type: 'string', default: '256', help: 'test images the held-out metrics use' },
+  'sample-every': { type: 'string', default: '50', help: 'steps between sample grids and held-out metrics' },
+  'checkpoint-every': { type: 'string', default: '100', help: 'steps between checkpoints' },
+  backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
+  quiet: { type: 'boolean', help: 'no progress output' },
+  json: { type: 'boolean', help: 'one JSON line of metrics per step on stdout' },
+};
+
+export const LATENT_MAP_VAE_FLAGS: Flags = {
+  ckpt: { type: 'string', help: 'a VAE checkpoint (required); run as: wgrad latent-map vae --ckpt F' },
+  data: { type: 'string', help: 'whose test split to encode (default: the checkpoint\'s data)' },
+  out: { type: 'string', default: 'map.png', help: 'the decoded grid (PNG); the scatter goes beside it (.svg)' },
+  grid: { type: 'string', default: '16', help: 'the grid is N × N decoded images' },
+  count: { type: 'string', default: '1000', help: 'held-out images in the scatter' },
+  backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
+};
+
+export const INTERPOLATE_VAE_FLAGS: Flags = {
+  ckpt: { type: 'string', help: 'a VAE checkpoint (required); run as: wgrad interpolate vae --ckpt F' },
+  from: { type: 'string', help: 'a PNG/JPEG, or test:INDEX (a held-out image of the checkpoint\'s data) (required)' },
+  to: { type: 'string', help: 'likewise, where the walk ends (required)' },
+  steps: { type: 'string', default: '8', help: 'decoded frames, both ends included' },
+  mode: { type: 'string', default: 'auto', help: 'linear | slerp | auto (linear for a 2-D latent, else slerp)' },
+  out: { type: 'string', default: 'interpolation.gif', help: 'the GIF; a PNG strip goes beside it (.png)' },
+  backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
+};
+
+function progressMode(values: FlagValues): ProgressMode {
+  return values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
+}
+
+/** The flag as a finite number ≥ 0. */
+function nonNegativeFlag(command: string, values: FlagValues, name: string): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new Error(`${command}: --${name} must be a number ≥ 0, got '${raw}'`);
+  }
+  return n;
+}
+
+/** `wgrad latent-map vae ...`: the model name comes first; the rest are flags. */
+function afterModelName(command: string, args: string[]): string[] {
+  const [model, ...rest] = args;
+  if (model !== 'vae') {
+    const what = model === undefined || model.startsWith('-') ? 'which model?' : `unknown model '${model}'`;
+    throw new Error(`wgrad ${command}: ${what}; valid: vae (as in: wgrad ${command} vae --ckpt F)`);
+  }
+  return rest;
+}
+
+function loadTrainer(command: string, path: string): VaeTrainer {
+  if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
+  return VaeTrainer.fromCheckpoint(readFileSync(path), path);
+}
+
+/** `path` with its extension (one of `extensions`, if present) replaced by `extension`. */
+function withExtension(path: string, extensions: string[], extension: string): string {
+  const lower = path.toLowerCase();
+  const old = extensions.find((e) => lower.endsWith(e));
+  return (old ? path.slice(0, -old.length) : path) + extension;
+}
+
+export async function trainVae(args: string[]): Promise<number> {
+  const command = 'wgrad train vae';
+  const values = parseFlags(command, args, TRAIN_VAE_FLAGS);
+  const steps = intFlag(command, values, 'steps');
+  const sampleEvery = intFlag(command, values, 'sample-every');
+  const checkpointEvery = intFlag(command, values, 'checkpoint-every');
+  const out = resolve(stringFlag(command, values, 'out'));
+  const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
+  await wg.init({ backend });
+
+  let trainer: VaeTrainer;
+  if (values.resume !== undefined) {
+    const path = stringFlag(command, values, 'resume');
+    const configFlags = ['data', 'config', 'latent', 'beta', 'warmup', 'batch', 'lr', 'seed', 'channels', 'held-out'];
+    const explicit = configFlags.filter((f) => args.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
+    if (explicit.length) {
+      throw new Error(`${command}: --resume takes the config from the checkpoint; drop ${explicit.map((f) => `--${f}`).join(', ')}`);
+    }
+    trainer = loadTrainer(command, path);
+    if (trainer.step >= steps) {
+      trainer.dispose();
+      throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
+    }
+  } else {
+    const configName = choiceFlag(command, values, 'config', Object.keys(VAE_CONFIGS));
+    const data = stringFlag(command, values, 'data');
+    const size = VAE_CONFIGS[configName as VaeConfigName].imageSize;
+    const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
+    const latent = values.latent === undefined ? undefined : intFlag(command, values, 'latent', MIN_LATENT);
+    if (latent !== undefined && latent > MAX_LATENT) throw new Error(`${command}: --latent must be an integer from ${MIN_LATENT} to ${MAX_LATENT}, got '${values.latent}'`);
+    const probe = await openDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+    trainer = new VaeTrainer(
+      vaeTrainConfig(configName, {
+        channels: probe.channels,
+        data,
+        latent,
+        beta: nonNegativeFlag(command, values, 'beta'),
+        warmup: intFlag(command, values, 'warmup', 0),
+        batch: intFlag(command, values, 'batch', 2),
+        lr: positiveFlag(command, values, 'lr'),
+        seed: intFlag(command, values, 'seed', 0),
+        heldOut: intFlag(command, values, 'held-out'),
+      }),
+    );
+  }
+  const config = trainer.config;
+  try {
+    const open = (split: 'train' | 'test') => openDataset(config.data, { size: config.imageSize, channels: config.channels, seed: config.seed, split });
+    const dataset = await open('train');
+    const heldOut = await open('test');
+    const loader = new Loader(dataset, { batchSize: config.batch, seed: config.seed, flip: config.data.startsWith('images:') });
+    const trainable = vaeTrainable(trainer, loader, heldOut);
+
+    const mode = progressMode(values);
+    if (mode !== 'json') {
+      console.log(`wgrad: VAE '${config.configName}' (latent ${config.latent}, beta ${config.beta}${config.warmup ? ` after a ${config.warmup}-step warm-up` : ''}, ` +
+        `${config.reconstruction === 'bce' ? 'Bernoulli (BCE)' : 'squared-error'} reconstruction) on ${dataset.name} ` +
+        `(${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}; held out: the first ${Math.min(config.heldOut, heldOut.count)} test images), ` +
+        `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
+    }
+    const progress = startProgress(mode, 'vae', trainer.step, steps, ['loss', 'recon', 'kl']);
+    const times: number[] = [];
+    try {
+      const result = await runTraining(trainable, {
+        out, steps, sampleEvery, checkpointEvery,
+        onStep: (m) => {
+          times.push(m.ms);
+          progress.update(m);
+        },
+      });
+      progress.stop();
+      if (mode !== 'json') {
+        const last = result.last;
+        const sorted = times.slice(1).sort((a, b) => a - b);
+        const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
+        console.log(`done: ${result.steps} steps` +
+          (last ? `, loss ${last.loss.toFixed(2)} (recon ${last.recon.toFixed(2)}, KL ${last.kl.toFixed(2)})` : '') +
+          (Number.isFinite(median) ? `, median ${median.toFixed(1)} ms/step` : ''));
+        const evaluations = trainable.evaluations;
+        if (evaluations.length) {
+          const first = evaluations[0];
+          const final = evaluations[evaluations.length - 1];
+          const describe = (e: typeof first) => `${e.nelbo.toFixed(2)} at step ${e.step} (recon ${e.recon.toFixed(2)}, KL ${e.kl.toFixed(2)})`;
+          console.log(`held-out negative ELBO per image: ${evaluations.length > 1 ? `${describe(first)} → ` : ''}${describe(final)}`);
+        }
+        console.log(`samples          ${result.files.samples}/`);
+        console.log(`reconstructions  ${resolve(out, 'reconstructions')}/`);
+        console.log(`evolution        ${result.files.evolution}`);
+        console.log(`loss plot        ${result.files.lossPlot}`);
+        console.log(`metrics          ${result.files.metrics}`);
+        console.log(`checkpoint       ${result.files.checkpoint}`);
+      }
+      return 0;
+    } catch (error) {
+      progress.stop();
+      if (error instanceof TrainingDiverged) {
+        console.error(`wgrad: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export async function latentMapVae(args: string[]): Promise<number> {
+  const command = 'wgrad latent-map vae';
+  const values = parseFlags(command, afterModelName('latent-map', args), LATENT_MAP_VAE_FLAGS);
+  const path = stringFlag(command, values, 'ckpt');
+  const out = stringFlag(command, values, 'out');
+  const gridSize = intFlag(command, values, 'grid', 2);
+  const count = intFlag(command, values, 'count', 2);
+  const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
+  await wg.init({ backend });
+  const trainer = loadTrainer(command, path);
+  try {
+    const config = trainer.config;
+    const data = values.data === undefined ? config.data : stringFlag(command, values, 'data');
+    const dataset = await openDataset(data, { size: config.imageSize, channels: config.channels, seed: config.seed, split: 'test' });
+    const map = await latentMap(trainer, dataset, { gridSize, count });
+    const svgPath = withExtension(out, ['.png'], '.svg');
+    writeFileSync(out, encodePng(map.grid));
+    writeFileSync(svgPath, map.scatterSvg);
+    const plane = map.axes === 'latent'
+      ? 'the 2-D latent plane'
+      : `the plane of the first two principal directions of the ${config.latent}-D means (${map.explained!.map((f) => `${Math.round(100 * f)}%`).join(' + ')} of their variance)`;
+    const range = (r: [number, number]) => `${r[0].toFixed(2)} … ${r[1].toFixed(2)}`;
+    console.log(`grid     ${resolve(out)}: ${gridSize}×${gridSize} images decoded over ${plane}, x ${range(map.extent.x)}, y ${range(map.extent.y)} (±3 std of the means)`);
+    console.log(`scatter  ${resolve(svgPath)}: the posterior means of ${map.points.length} test images of ${dataset.name}, coloured by label`);
+    console.log(`from ${path} (step ${trainer.step})`);
+    return 0;
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** An image for --from/--to: test:INDEX of the checkpoint's data, or a PNG/JPEG fitted to the VAE's size and channels. */
+async function inputImage(command: string, flag: string, spec: string, config: VaeTrainConfig): Promise<Float32Array> {
+  const held = /^test:(.*)$/.exec(spec);
+  if (held) {
+    const index = Number(held[1]);
+    const dataset = await openDataset(config.data, { size: config.imageSize, channels: config.channels, seed: config.seed, split: 'test' });
+    if (!Number.isInteger(index) || index < 0 || index >= dataset.count) {
+      throw new Error(`${command}: --${flag} ${spec}: the index must be an integer from 0 to ${dataset.count - 1} (the test split of ${dataset.name})`);
+    }
+    return dataset.examples([index]).images;
+  }
+  if (!existsSync(spec)) throw new Error(`${command}: --${flag}: no file at ${spec} (give a PNG/JPEG, or test:INDEX)`);
+  const image = decodeImage(readFileSync(spec), spec);
+  return fitImage(image.rgba, image.width, image.height, config.imageSize, config.channels);
+}
+
+export async function interpolateVae(args: string[]): Promise<number> {
+  const command = 'wgrad interpolate vae';
+  const values = parseFlags(command, afterModelName('interpolate', args), INTERPOLATE_VAE_FLAGS);
+  const path = stringFlag(command, values, 'ckpt');
+  const from = stringFlag(command, values, 'from');
+  const to = stringFlag(command, values, 'to');
+  const steps = intFlag(command, values, 'steps', 2);
+  const modeFlag = choiceFlag(command, values, 'mode', ['auto', 'linear', 'slerp'] as const);
+  const out = stringFlag(command, values, 'out');
+  const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
+  await wg.init({ backend });
+  const trainer = loadTrainer(command, path);
+  try {
+    const config = trainer.config;
+    const mode: InterpolationMode = modeFlag === 'auto' ? defaultInterpolationMode(config.latent) : modeFlag;
+    const a = await inputImage(command, 'from', from, config);
+    const b = await inputImage(command, 'to', to, config);
+    const scale = config.imageSize < 64 ? 2 : 1;
+    const walk = await interpolateLatents(trainer, a, b, steps, mode, { scale });
+    const gifPath = withExtension(out, ['.gif', '.png'], '.gif');
+    const pngPath = withExtension(out, ['.gif', '.png'], '.png');
+    // there and back again, so the loop has no jump
+    writeFileSync(gifPath, encodeGif([...walk.frames, ...walk.frames.slice(1, -1).reverse()], { delayMs: 150, lastFrameDelayMs: 600 }));
+    const input = (image: Float32Array) => imageGrid(image, [1, config.channels, config.imageSize, config.imageSize], { padding: 0, scale });
+    writeFileSync(pngPath, encodePng(joinPictures([input(a), joinPictures(walk.frames, { gap: 2 }), input(b)], { gap: 10 })));
+    console.log(`gif    ${resolve(gifPath)}: ${steps} frames from ${from} to ${to} and back (${mode} in the ${config.latent}-D latent)`);
+    console.log(`strip  ${resolve(pngPath)}: ${from} | the ${steps} decoded frames | ${to}`);
+    console.log(`from ${path} (step ${trainer.step})`);
+    return 0;
+  } finally {
+    trainer.dispose();
+  }
+}
