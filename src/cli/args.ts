@@ -28,11 +28,12 @@ export function parseFlags(command: string, args: string[], flags: Flags): FlagV
 }
 
 export function flagHelp(flags: Flags): string {
-  return Object.entries(flags)
-    .map(([name, spec]) => {
-      const left = `  --${name}${spec.type === 'string' ? ' X' : ''}`;
+  const lefts = Object.entries(flags).map(([name, spec]) => `  --${name}${spec.type === 'string' ? ' X' : ''}`);
+  const width = Math.max(22, ...lefts.map((l) => l.length + 2));
+  return Object.values(flags)
+    .map((spec, i) => {
       const fallback = spec.default !== undefined && spec.default !== false ? ` (default ${spec.default})` : '';
-      return `${left.padEnd(22)}${spec.help}${fallback}`;
+      return `${lefts[i].padEnd(width)}${spec.help}${fallback}`;
     })
     .join('\n');
 }

@@ -27,6 +27,8 @@ export interface Trainable<M extends StepMetrics> {
   readonly step: number;
   /** the metrics that are losses: plotted, and checked for NaN/Inf */
   readonly lossNames: readonly string[];
+  /** metrics extraOutputs adds at sample points (held-out losses): plotted too, where present */
+  readonly plotNames?: readonly string[];
   trainStep(): Promise<M>;
   /** the images of a sample grid: [n, C, s, s] in [-1, 1] */
   sampleImages(): Promise<{ data: Float32Array; shape: number[] }>;
@@ -110,7 +112,10 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
 
   let last: StepMetrics | null = earlier.at(-1) ?? null;
   try {
-    if (model.step === 0) await writeSamples(0);
+    if (model.step === 0) {
+      const extra = await writeSamples(0);
+      if (Object.keys(extra).length) appendFileSync(files.metrics, `${JSON.stringify({ step: 0, ...extra })}\n`);
+    }
     while (model.step < steps) {
       const metrics: StepMetrics = await model.trainStep();
       const bad = model.lossNames.filter((name) => !Number.isFinite(metrics[name]));
@@ -145,6 +150,10 @@ async function writeSummaryFiles(model: Trainable<StepMetrics>, files: RunResult
     writeFileAtomic(files.evolution, encodeGif(sameSize, { delayMs: 200, lastFrameDelayMs: 2000 }));
   }
   const metrics = readMetrics(files.metrics);
-  const series: Series[] = model.lossNames.map((name) => ({ name, points: metrics.map((m) => [m.step, m[name]] as [number, number]) }));
+  const names = [...model.lossNames, ...(model.plotNames ?? [])];
+  const series: Series[] = names.map((name) => ({
+    name,
+    points: metrics.filter((m) => m[name] !== undefined).map((m) => [m.step, m[name]] as [number, number]),
+  }));
   writeFileAtomic(files.lossPlot, await lineChartSvg(series, { title: `${model.kind} training loss`, xLabel: 'step', yLabel: 'loss' }));
 }

@@ -431,6 +431,7 @@ export function vaeTrainable(
       return trainer.step;
     },
     lossNames: ['loss', 'recon', 'kl'],
+    plotNames: ['heldOutNelbo'],
     evaluations,
     async trainStep() {
       const { images, labels } = loader.tensors(trainer.step);
