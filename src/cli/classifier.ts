@@ -10,6 +10,8 @@ import { classifierFileInfo, loadClassifier, saveClassifier, trainClassifier } f
 import { qualityScore } from '../train/score';
 import { checkpointInfo } from '../train/checkpoint';
 import { DcganTrainer } from '../train/dcgan';
+import { VaeTrainer } from '../train/vae';
+import type { Tensor } from '../tensor';
 import { normalArray } from '../random';
 import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
 import { startProgress } from './progress';
@@ -80,25 +82,37 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
 /** Draws n images from a generative checkpoint, by model kind. */
 type Generate = (bytes: Uint8Array, path: string, n: number, seed: number) => Promise<{ data: Float32Array; shape: number[] }>;
 
-const GENERATORS: Record<string, Generate> = {
-  async dcgan(bytes, path, n, seed) {
-    const trainer = DcganTrainer.fromCheckpoint(bytes, path);
+/** A model that decodes Gaussian latents into images: DCGAN's generator, the VAE's decoder under its prior. */
+interface LatentModel {
+  readonly config: { latent: number; channels: number; imageSize: number };
+  sample(z: Tensor): Promise<{ data: Float32Array; shape: number[] }>;
+  dispose(): void;
+}
+
+function fromLatents(load: (bytes: Uint8Array, path: string) => LatentModel): Generate {
+  return async (bytes, path, n, seed) => {
+    const model = load(bytes, path);
     try {
       wg.seed(seed);
-      const { latent, channels, imageSize } = trainer.config;
+      const { latent, channels, imageSize } = model.config;
       const data = new Float32Array(n * channels * imageSize * imageSize);
       for (let start = 0; start < n; start += 256) {
         const count = Math.min(256, n - start);
         const z = wg.tensor(normalArray(count * latent), [count, latent]);
-        const images = await trainer.sample(z);
+        const images = await model.sample(z);
         z.dispose();
         data.set(images.data, start * channels * imageSize * imageSize);
       }
       return { data, shape: [n, channels, imageSize, imageSize] };
     } finally {
-      trainer.dispose();
+      model.dispose();
     }
-  },
+  };
+}
+
+const GENERATORS: Record<string, Generate> = {
+  dcgan: fromLatents((bytes, path) => DcganTrainer.fromCheckpoint(bytes, path)),
+  vae: fromLatents((bytes, path) => VaeTrainer.fromCheckpoint(bytes, path)),
 };
 
 /** Lets another model's module add itself to `wgrad eval`. */
