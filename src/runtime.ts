@@ -123,6 +123,8 @@ export interface MemoryInfo {
   bytesInUse: number;
   bytesPooled: number;
   peakBytes: number;
+  /** webgpu: bind groups created so far (cached by buffers: a repeated step adds none) */
+  bindGroups?: number;
 }
 
 export function memory(): MemoryInfo {

@@ -124,6 +124,8 @@ export interface BackendMemory {
   bytesInUse: number;
   bytesPooled: number;
   peakBytes: number;
+  /** webgpu: bind groups created so far; a step that replays the last one's graph adds none */
+  bindGroups?: number;
 }
 
 export interface Backend {

@@ -5,6 +5,7 @@ import { info } from './info';
 import { flagHelp, type Flags } from './args';
 import { EVAL_FLAGS, TRAIN_CLASSIFIER_FLAGS, evalCommand, trainClassifierCommand } from './classifier';
 import { SAMPLE_DCGAN_FLAGS, TRAIN_DCGAN_FLAGS, sampleDcgan, trainDcgan } from './dcgan';
+import { SAMPLE_DIFFUSION_FLAGS, TRAIN_DIFFUSION_FLAGS, sampleDiffusion, trainDiffusion } from './diffusion';
 import { INTERPOLATE_VAE_FLAGS, LATENT_MAP_VAE_FLAGS, TRAIN_VAE_FLAGS, interpolateVae, latentMapVae, trainVae } from './vae';
 
 interface ModelCommand {
@@ -16,10 +17,12 @@ const TRAIN: Record<string, ModelCommand> = {
   dcgan: { flags: TRAIN_DCGAN_FLAGS, run: trainDcgan },
   classifier: { flags: TRAIN_CLASSIFIER_FLAGS, run: trainClassifierCommand },
   vae: { flags: TRAIN_VAE_FLAGS, run: trainVae },
+  diffusion: { flags: TRAIN_DIFFUSION_FLAGS, run: trainDiffusion },
 };
 
 const SAMPLE: Record<string, ModelCommand> = {
   dcgan: { flags: SAMPLE_DCGAN_FLAGS, run: sampleDcgan },
+  diffusion: { flags: SAMPLE_DIFFUSION_FLAGS, run: sampleDiffusion },
 };
 
 const OTHER: Record<string, ModelCommand> = {

@@ -1,8 +1,9 @@
 // The GPU context: one device, one command encoder filled by dispatches and
 // submitted once per flush (at a readback, or every `flushEvery`
-// dispatches), one pipeline cache, one buffer pool, one uniform ring, and
-// the one readback path. A lost device or an uncaptured error is remembered
+// dispatches), one pipeline cache, one buffer pool, one bind-group cache,
+// one uniform ring, and the one readback path. A lost device or an uncaptured error is remembered
 // and thrown from the next call, so nothing waits on a dead device.
+import { BindGroupCache } from './bindgroups';
 import { BufferPool } from './buffers';
 import { PipelineCache, type Overrides } from './pipelines';
 import { UniformRing, type ParamValues } from './uniforms';
@@ -34,6 +35,7 @@ export function gridFor(count: number, perGroup: number): [number, number, numbe
 export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
+  readonly bindGroups: BindGroupCache;
   private ring: UniformRing;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -51,6 +53,7 @@ export class GpuContext {
   ) {
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device);
+    this.bindGroups = new BindGroupCache(device);
     const align = device.limits.minUniformBufferOffsetAlignment;
     this.ring = new UniformRing(device, 256 * 1024, align);
     device.lost.then((info) => {
@@ -102,7 +105,7 @@ export class GpuContext {
       if (!buffer) throw new Error(`webgpu: ${spec.shader}.${spec.entry} needs a buffer for '${b.name}'`);
       return { binding: b.binding, resource: { buffer } };
     });
-    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    const bindGroup = this.bindGroups.get(kernel.layout, entries);
     const pass = this.currentPass();
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup, [offset]);
@@ -166,8 +169,14 @@ export class GpuContext {
     }
   }
 
-  destroy(): void {
+  /** Destroys the pooled buffers; the bind groups that name them go first. */
+  trim(): void {
+    this.bindGroups.clear();
     this.pool.trim();
+  }
+
+  destroy(): void {
+    this.trim();
     this.device.destroy();
   }
 }

@@ -84,7 +84,7 @@ export class WebGpuBackend implements Backend {
 
   memory(): BackendMemory {
     const { bytesInUse, bytesPooled, peakBytes } = this.ctx.pool;
-    return { bytesInUse, bytesPooled, peakBytes };
+    return { bytesInUse, bytesPooled, peakBytes, bindGroups: this.ctx.bindGroups.created };
   }
 
   unary(op: UnaryOp, x: Storage, alpha: number, beta: number): Storage {
