@@ -6,7 +6,8 @@
 
 import { defineConfig } from '@playwright/test';
 
-const PORT = 5183; // as in tests/browser/vite.config.ts
+const CHECKS_PORT = 5183; // as in tests/browser/vite.config.ts
+const DEMOS_PORT = 5190; // as in demos/vite.config.ts
 const isCI = !!process.env.CI;
 
 // WebGPU on SwiftShader in headless Chromium (DESIGN.md, "Runtime on a machine
@@ -27,7 +28,6 @@ const chromiumArgs = [
 ];
 
 export default defineConfig({
-  testDir: 'tests/browser',
   outputDir: 'test-results',
   timeout: 10 * 60_000,
   expect: { timeout: 30_000 },
@@ -37,7 +37,6 @@ export default defineConfig({
   fullyParallel: false,
   reporter: 'list',
   use: {
-    baseURL: `http://127.0.0.1:${PORT}`,
     browserName: 'chromium',
     headless: true,
     trace: 'retain-on-failure',
@@ -46,13 +45,28 @@ export default defineConfig({
       args: chromiumArgs,
     },
   },
-  projects: [{ name: 'chromium' }],
-  webServer: {
-    command: 'node node_modules/vite/bin/vite.js --config tests/browser/vite.config.ts',
-    url: `http://127.0.0.1:${PORT}/`,
-    reuseExistingServer: !isCI,
-    timeout: 120_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  projects: [
+    // the shared GPU-vs-CPU cases
+    { name: 'gpu-checks', testDir: 'tests/browser', use: { baseURL: `http://127.0.0.1:${CHECKS_PORT}` } },
+    // the demo pages (demos/), as a visitor uses them
+    { name: 'demos', testDir: 'tests/demos', use: { baseURL: `http://127.0.0.1:${DEMOS_PORT}` } },
+  ],
+  webServer: [
+    {
+      command: 'node node_modules/vite/bin/vite.js --config tests/browser/vite.config.ts',
+      url: `http://127.0.0.1:${CHECKS_PORT}/`,
+      reuseExistingServer: !isCI,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command: 'node node_modules/vite/bin/vite.js --config demos/vite.config.ts',
+      url: `http://127.0.0.1:${DEMOS_PORT}/`,
+      reuseExistingServer: !isCI,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
 });

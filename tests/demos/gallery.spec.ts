@@ -1,0 +1,28 @@
+// The gallery: a card per page, the adapter named, no console errors; and
+// without WebGPU the page still loads and says which browsers have it.
+import { expect, test } from '@playwright/test';
+import { collectErrors, expectNoSidewaysScroll, openDemo, screenshots } from './helpers';
+
+test('gallery lists every page and names the adapter', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openDemo(page, '/index.html');
+  await expect(page.getByTestId('adapter')).toContainText(/swiftshader|WebGPU/i);
+  for (const title of ['DCGAN', 'Variational autoencoder', 'Diffusion', 'Conv explainer', 'Bench']) {
+    await expect(page.locator('.card h2', { hasText: title })).toBeVisible();
+  }
+  await expectNoSidewaysScroll(page);
+  await screenshots(page, testInfo, 'gallery');
+  expect(errors).toEqual([]);
+});
+
+test('without WebGPU the gallery loads and names the browsers that have it', async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  const errors = collectErrors(page);
+  await openDemo(page, '/index.html');
+  await expect(page.getByTestId('no-webgpu')).toContainText(/Chrome and Edge 113/);
+  await expect(page.getByTestId('adapter')).toHaveText(/CPU reference/);
+  await expect(page.locator('.card')).toHaveCount(5);
+  expect(errors).toEqual([]);
+});
