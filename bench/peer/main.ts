@@ -5,9 +5,8 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import * as wg from '../../src/index';
-import { kernelCases, type Case } from './cases';
-import { dcganStepCase } from './models';
-import { measure, markdownTable, summary, type CaseResult } from './harness';
+import { markdownTable, summary } from './harness';
+import { runSuite } from './suite';
 import { loadTfjs, unloadTfjs } from './tfjs';
 
 const { values } = parseArgs({
@@ -30,45 +29,14 @@ const device = `${adapter.vendor} ${adapter.architecture} (${adapter.description
 const header = `wgrad vs @tensorflow/tfjs-backend-webgpu ${tf.version.tfjs}, Node ${process.versions.node} on Dawn, adapter ${device}, ${new Date().toISOString().slice(0, 10)}${quick ? ', --quick sizes' : ''}`;
 console.log(header);
 
-const filter = values.filter!.toLowerCase();
-const builders: { name: string; kind: string; build(): Case[] }[] = [
-  ...kernelCases(tf, quick),
-  { name: 'DCGAN step', kind: 'training step', build: () => [dcganStepCase(tf, quick)] },
-];
-// --filter matches a case's "kind name" (e.g. 'wgrad', 'U-Net', 'conv2d dgrad DCGAN64')
-const matches = (text: string) => text.toLowerCase().includes(filter);
-const convKinds = ['conv2d', 'conv2d dgrad', 'conv2d wgrad'];
-
-const results: CaseResult[] = [];
-let failures = 0;
-for (const builder of builders) {
-  const candidates = builder.kind === 'conv2d ×3' ? convKinds.map((k) => `${k} ${builder.name}`) : [`${builder.kind} ${builder.name}`];
-  if (!candidates.some(matches)) continue;
-  let cases: Case[];
-  try {
-    cases = builder.build();
-  } catch (error) {
-    failures++;
-    console.error(`FAILED to build ${builder.kind} ${builder.name}: ${(error as Error).message}`);
-    continue;
-  }
-  for (const c of cases) {
-    if (!matches(`${c.kind} ${c.name}`)) {
-      c.dispose();
-      continue;
-    }
-    try {
-      const r = await measure(c, { rounds, warmup: quick ? 1 : 3, minRoundMs: quick ? 0 : 50 });
-      results.push(r);
-      console.log(`${r.kind.padEnd(18)} ${r.name.padEnd(44)} wgrad ${r.ms.toFixed(2).padStart(9)} ms   tfjs ${r.peerMs.toFixed(2).padStart(9)} ms   ratio ${r.ratio.toFixed(2)}`);
-    } catch (error) {
-      failures++;
-      console.error(`FAILED ${c.kind} ${c.name}: ${(error as Error).message}`);
-    } finally {
-      c.dispose();
-    }
-  }
-}
+const { results, failures } = await runSuite(tf, {
+  quick,
+  filter: values.filter!,
+  rounds,
+  onResult: (r) =>
+    console.log(`${r.kind.padEnd(18)} ${r.name.padEnd(44)} wgrad ${r.ms.toFixed(2).padStart(9)} ms   tfjs ${r.peerMs.toFixed(2).padStart(9)} ms   ratio ${r.ratio.toFixed(2)}`),
+  onFailure: (what, error) => console.error(`FAILED ${what}: ${error.message}`),
+});
 
 const table = markdownTable(results);
 console.log(`\n${table}\n\n${summary(results)}`);
