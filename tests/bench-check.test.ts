@@ -6,6 +6,7 @@ import * as wg from '../src/index';
 import { kernelCases, nchwToNhwc, nhwcToNchw, permute4 } from '../bench/peer/cases';
 import { checkCase } from '../bench/peer/harness';
 import { loadTfjs, unloadTfjs, type Tfjs } from '../bench/peer/tfjs';
+import { unetAgreement } from '../bench/peer/unet-tfjs';
 
 let tf: Tfjs;
 
@@ -49,5 +50,15 @@ describe('wgrad and tfjs-backend-webgpu agree', () => {
       }
     }
     expect([...kinds].sort()).toEqual(['batchnorm fwd+bwd', 'conv2d', 'conv2d dgrad', 'conv2d wgrad', 'convTranspose2d', 'matmul']);
+  });
+});
+
+describe('the training-step peers run the same architecture', () => {
+  it('tfjs\'s U-Net with our weights copied in computes our ε̂ (attention, classes, 2 levels)', async () => {
+    const config = { imageSize: 8, channels: 1 as const, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, attention: true, classes: 3 };
+    const { maxAbs, scale } = await unetAgreement(tf, config);
+    console.log(`U-Net ε̂, wgrad vs tfjs: max abs difference ${maxAbs.toExponential(2)} (largest |ε̂| ${scale.toFixed(2)})`);
+    expect(scale).toBeGreaterThan(0.1);
+    expect(maxAbs).toBeLessThanOrEqual(1e-4 * Math.max(1, scale));
   });
 });

@@ -7,6 +7,12 @@ import type { Tensor } from '../../src/tensor';
 import { normalArray } from '../../src/random';
 import { DcganTrainer, dcganTrainConfig } from '../../src/train/dcgan';
 import type { DcganConfig } from '../../src/models/dcgan';
+import { VaeTrainer, vaeTrainConfig } from '../../src/train/vae';
+import type { VaeConfig } from '../../src/models/vae';
+import { DiffusionTrainer, diffusionTrainConfig, emaDecayAt } from '../../src/train/diffusion';
+import { timeFeatureSize, timestepFeatures } from '../../src/models/unet';
+import { summary } from '../../src/nn/summary';
+import { tfUnet } from './unet-tfjs';
 import type { Case } from './cases';
 import { nchwToNhwc } from './cases';
 import type { Tfjs } from './tfjs';
@@ -140,6 +146,184 @@ export function dcganStepCase(tf: Tfjs, quick: boolean): Case {
       trainer.dispose();
       real.dispose();
       theirs.dispose();
+      tReal.dispose();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- VAE
+
+/** FLOPs of one VAE step: convs and linears forward (from wg.summary), ×3 for forward + both gradients. */
+function modelStepFlops(forwardFlops: number): number {
+  return 3 * forwardFlops;
+}
+
+function tfVae(tf: Tfjs, c: VaeConfig, batch: number, lr: number) {
+  const stages = Math.log2(c.imageSize / 4);
+  const deepest = c.width * 2 ** (stages - 1);
+  const encoder = tf.sequential();
+  encoder.add(tf.layers.conv2d({ inputShape: [c.imageSize, c.imageSize, c.channels], filters: c.width, kernelSize: 4, strides: 2, padding: 'same' }));
+  encoder.add(tf.layers.leakyReLU({ alpha: 0.2 }));
+  for (let s = 1, w = c.width; s < stages; s++, w *= 2) {
+    encoder.add(tf.layers.conv2d({ filters: w * 2, kernelSize: 4, strides: 2, padding: 'same', useBias: false }));
+    encoder.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 }));
+    encoder.add(tf.layers.leakyReLU({ alpha: 0.2 }));
+  }
+  encoder.add(tf.layers.flatten());
+  encoder.add(tf.layers.dense({ units: 2 * c.latent })); // mean and log-variance side by side
+  const decoder = tf.sequential();
+  decoder.add(tf.layers.dense({ inputShape: [c.latent], units: deepest * 16, useBias: false }));
+  decoder.add(tf.layers.reshape({ targetShape: [4, 4, deepest] }));
+  decoder.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 }));
+  decoder.add(tf.layers.reLU());
+  for (let s = 1, w = deepest; s < stages; s++, w /= 2) {
+    decoder.add(tf.layers.conv2dTranspose({ filters: w / 2, kernelSize: 4, strides: 2, padding: 'same', useBias: false }));
+    decoder.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 }));
+    decoder.add(tf.layers.reLU());
+  }
+  decoder.add(tf.layers.conv2dTranspose({ filters: c.channels, kernelSize: 4, strides: 2, padding: 'same' }));
+  const opt = tf.train.adam(lr);
+  const vars = [...encoder.trainableWeights, ...decoder.trainableWeights].map((w) => (w as unknown as { val: TF.Variable }).val);
+  const pixels = c.channels * c.imageSize * c.imageSize;
+
+  /** One Adam step on the negative ELBO (β = 1), Bernoulli pixels for gray data as wgrad's VAE. */
+  async function step(x: TF.Tensor4D): Promise<number> {
+    const loss = opt.minimize(() => {
+      const stats = encoder.apply(x, { training: true }) as TF.Tensor2D;
+      const mean = stats.slice([0, 0], [batch, c.latent]);
+      const logvar = stats.slice([0, c.latent], [batch, c.latent]);
+      const z = mean.add(logvar.mul(0.5).exp().mul(tf.randomNormal([batch, c.latent])));
+      const logits = decoder.apply(z, { training: true }) as TF.Tensor4D;
+      const target = x.add(1).mul(0.5);
+      const recon = c.reconstruction === 'bce'
+        ? tf.losses.sigmoidCrossEntropy(target, logits).mul(pixels)
+        : tf.losses.meanSquaredError(x, tf.sigmoid(logits).mul(2).sub(1)).mul(pixels);
+      const kl = mean.square().add(logvar.exp()).sub(logvar).sub(1).sum(1).mean().mul(0.5);
+      return recon.add(kl) as TF.Scalar;
+    }, true, vars)!;
+    const value = (await loss.data())[0];
+    loss.dispose();
+    return value;
+  }
+  return {
+    step,
+    dispose() {
+      encoder.dispose();
+      decoder.dispose();
+      opt.dispose();
+    },
+  };
+}
+
+/** The VAE's training step on mnist-shaped data: 'tiny' at batch 8 with --quick, 'small' at batch 64 otherwise. */
+export function vaeStepCase(tf: Tfjs, quick: boolean): Case {
+  const batch = quick ? 8 : 64;
+  const config = vaeTrainConfig(quick ? 'tiny' : 'small', { channels: 1, data: 'mnist', batch, seed: 0 });
+  const trainer = new VaeTrainer(config);
+  const s = config.imageSize;
+  const data = normalArray(batch * s * s).map((v) => Math.tanh(v));
+  const real = wg.tensor(data, [batch, 1, s, s]);
+  const forwardFlops = summary(trainer.model, [batch, 1, s, s]).totalFlops;
+  const theirs = tfVae(tf, config, batch, config.lr);
+  const tReal = tf.tensor4d(nchwToNhwc(data, batch, 1, s, s), [batch, s, s, 1]);
+  const single = (h: unknown) => new Float32Array([h as number]);
+  return {
+    name: `VAE '${config.configName}' ${s}×${s}×1, latent ${config.latent}, batch ${batch}`,
+    kind: 'training step',
+    flops: modelStepFlops(forwardFlops),
+    // Two different random inits and noise: the negative ELBOs are of the same kind, not equal.
+    tolerance: Infinity,
+    ours: {
+      run: async () => (await trainer.trainStep(real as Tensor)).loss,
+      sync: async () => {},
+      free: () => {},
+      values: async (h) => single(h),
+    },
+    theirs: {
+      run: () => theirs.step(tReal),
+      sync: async () => {},
+      free: () => {},
+      values: async (h) => single(h),
+    },
+    dispose() {
+      trainer.dispose();
+      real.dispose();
+      theirs.dispose();
+      tReal.dispose();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- U-Net (diffusion)
+
+/**
+ * The diffusion model's training step: q(x_t | x_0) at random t, ε̂ by the
+ * U-Net, MSE, Adam, and the EMA update, on both sides. tfjs runs the same
+ * U-Net with our initial weights copied in (bench/peer/unet-tfjs.ts; the
+ * bench check verifies the two forwards agree). 'tiny' 16×16 at batch 8
+ * with --quick, 'small' 32×32 at batch 64 otherwise; unconditional.
+ */
+export async function unetStepCase(tf: Tfjs, quick: boolean): Promise<Case> {
+  const batch = quick ? 8 : 64;
+  const size = quick ? 16 : 32;
+  const config = diffusionTrainConfig(quick ? 'tiny' : 'small', { channels: 1, imageSize: size, classes: 0, data: 'mnist', batch, seed: 0 });
+  const trainer = new DiffusionTrainer(config);
+  const data = normalArray(batch * size * size).map((v) => Math.tanh(v));
+  const real = wg.tensor(data, [batch, 1, size, size]);
+  const features = timeFeatureSize(config);
+  // FLOPs of the U-Net's convs and linears, from wg.summary with the timestep features as the second input
+  const sample = wg.tensor(timestepFeatures(new Array(batch).fill(1), features), [batch, features]);
+  const forwardFlops = summary(trainer.model, [batch, 1, size, size], [sample]).totalFlops;
+  sample.dispose();
+
+  const net = await tfUnet(tf, trainer.model);
+  const ema = net.variables.map((v) => tf.variable(v.clone(), false));
+  const opt = tf.train.adam(config.lr);
+  const alphaBars = trainer.schedule.alphaBars;
+  const tReal = tf.tensor4d(nchwToNhwc(data, batch, 1, size, size), [batch, size, size, 1]);
+  let steps = 0;
+  async function theirStep(): Promise<number> {
+    const t = Array.from({ length: batch }, () => Math.floor(Math.random() * config.timesteps));
+    const signal = tf.tensor4d(t.map((i) => Math.sqrt(alphaBars[i])), [batch, 1, 1, 1]);
+    const noiseLevel = tf.tensor4d(t.map((i) => Math.sqrt(1 - alphaBars[i])), [batch, 1, 1, 1]);
+    const featureTensor = tf.tensor2d(timestepFeatures(t, features), [batch, features]);
+    const loss = opt.minimize(() => {
+      const noise = tf.randomNormal([batch, size, size, 1]);
+      const xt = tReal.mul(signal).add(noise.mul(noiseLevel)) as TF.Tensor4D;
+      return tf.losses.meanSquaredError(noise, net.forward(xt, featureTensor, null)) as TF.Scalar;
+    }, true, net.variables)!;
+    steps++;
+    const decay = emaDecayAt(config.emaDecay, steps);
+    tf.tidy(() => net.variables.forEach((v, i) => ema[i].assign(ema[i].mul(decay).add(v.mul(1 - decay)))));
+    const value = (await loss.data())[0];
+    [loss, signal, noiseLevel, featureTensor].forEach((x) => x.dispose());
+    return value;
+  }
+  const single = (h: unknown) => new Float32Array([h as number]);
+  return {
+    name: `U-Net '${config.configName}' ${size}×${size}×1, batch ${batch} (+ EMA)`,
+    kind: 'training step',
+    flops: modelStepFlops(forwardFlops),
+    // Random t and ε on each side: both losses start near E[ε²] = 1 (the output conv starts at zero), not equal.
+    tolerance: Infinity,
+    ours: {
+      run: async () => (await trainer.trainStep(real as Tensor)).loss,
+      sync: async () => {},
+      free: () => {},
+      values: async (h) => single(h),
+    },
+    theirs: {
+      run: () => theirStep(),
+      sync: async () => {},
+      free: () => {},
+      values: async (h) => single(h),
+    },
+    dispose() {
+      trainer.dispose();
+      real.dispose();
+      net.dispose();
+      ema.forEach((v) => v.dispose());
+      opt.dispose();
       tReal.dispose();
     },
   };

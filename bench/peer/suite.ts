@@ -2,14 +2,14 @@
 // demo page): every case's builder, the --filter match, and the loop that
 // checks, times and disposes each case in turn.
 import { kernelCases, type Case } from './cases';
-import { dcganStepCase } from './models';
+import { dcganStepCase, unetStepCase, vaeStepCase } from './models';
 import { measure, type CaseResult } from './harness';
 import type { Tfjs } from './tfjs';
 
 export interface CaseBuilder {
   name: string;
   kind: Case['kind'] | 'conv2d ×3';
-  build(): Case[];
+  build(): Case[] | Promise<Case[]>;
 }
 
 /** Every case: the kernels at the models' layer shapes, then whole training steps. */
@@ -17,6 +17,8 @@ export function benchBuilders(tf: Tfjs, quick: boolean): CaseBuilder[] {
   return [
     ...kernelCases(tf, quick),
     { name: 'DCGAN step', kind: 'training step', build: () => [dcganStepCase(tf, quick)] },
+    { name: 'VAE step', kind: 'training step', build: () => [vaeStepCase(tf, quick)] },
+    { name: 'U-Net step', kind: 'training step', build: async () => [await unetStepCase(tf, quick)] },
   ];
 }
 
@@ -44,7 +46,7 @@ export async function runSuite(tf: Tfjs, o: SuiteOptions): Promise<{ results: Ca
     if (!candidates.some(matches)) continue;
     let cases: Case[];
     try {
-      cases = builder.build();
+      cases = await builder.build();
     } catch (error) {
       failures++;
       o.onFailure?.(`build ${builder.kind} ${builder.name}`, error as Error);

@@ -67,7 +67,11 @@ function formatBytes(n: number): string {
   return `${n} B`;
 }
 
-export function summary(module: Module, inputShape: number[]): Summary {
+/**
+ * `extraInputs` go to forward() after the zeros of `inputShape` (a U-Net's
+ * timestep features, say); they are not counted as activations.
+ */
+export function summary(module: Module, inputShape: number[], extraInputs: Tensor[] = []): Summary {
   const rows: SummaryRow[] = [];
   const leaves = module.namedModules().filter(([, m]) => m.children().length === 0);
   const wasTraining = module.namedModules().map(([, m]) => m.training);
@@ -90,7 +94,7 @@ export function summary(module: Module, inputShape: number[]): Summary {
   }
   try {
     scope(() => {
-      noGrad(() => module.forward(zeros(inputShape)));
+      noGrad(() => module.forward(zeros(inputShape), ...extraInputs));
     });
   } finally {
     for (const [, leaf] of leaves) delete (leaf as { forward?: unknown }).forward;
