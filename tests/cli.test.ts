@@ -135,5 +135,10 @@ describe('wgrad train / sample dcgan', () => {
     r = wgrad(['--help']);
     expect(r.stdout).toMatch(/train dcgan/);
     expect(r.stdout).toMatch(/--interpolate/);
+    r = wgrad(['train', 'vae', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: wgrad train vae \[options\]/);
+    expect(r.stdout).toMatch(/--latent/);
+    expect(r.stdout).not.toMatch(/train dcgan/);
   });
 });

@@ -72,9 +72,15 @@ export async function main(argv: string[]): Promise<number> {
     const backend = values.backend as 'auto' | 'webgpu' | 'cpu';
     return (await info({ size, backend })) ? 0 : 1;
   }
-  if (command === 'train') return pick('train', TRAIN, rest[0]).run(rest.slice(1));
-  if (command === 'sample') return pick('sample', SAMPLE, rest[0]).run(rest.slice(1));
-  if (command in OTHER) return OTHER[command].run(rest);
+  const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
+  const run = (title: string, c: ModelCommand, args: string[]) => {
+    if (!wantsHelp(args)) return c.run(args);
+    console.log(`usage: wgrad ${title} [options]\n\n${flagHelp(c.flags)}`);
+    return 0;
+  };
+  if (command === 'train') return run(`train ${rest[0]}`, pick('train', TRAIN, rest[0]), rest.slice(1));
+  if (command === 'sample') return run(`sample ${rest[0]}`, pick('sample', SAMPLE, rest[0]), rest.slice(1));
+  if (command in OTHER) return run(command, OTHER[command], rest);
   console.error(`wgrad: unknown command '${command}'; valid: info, train, sample${Object.keys(OTHER).map((c) => `, ${c}`).join('')}, help\n\n${usage()}`);
   return 2;
 }
