@@ -28,9 +28,15 @@ function checkRank(op: string, shape: number[]): void {
   }
 }
 
-/** Output rows (or columns) a matmul workgroup covers: threads along that side × outputs per thread. */
-function matmulTile(threads: string, perThread: string): number {
-  return shaderConstant('matmul', threads) * shaderConstant('matmul', perThread);
+/**
+ * Threads of a matmul workgroup along one side of the output: the shader's
+ * default, or for a side shorter than the default tile the smallest power
+ * of two whose `perThread`-wide blocks still cover it.
+ */
+function matmulThreads(length: number, threads: number, perThread: number): number {
+  let t = 1;
+  while (t < threads && t * perThread < length) t *= 2;
+  return t;
 }
 
 export class WebGpuBackend implements Backend {
@@ -170,12 +176,16 @@ export class WebGpuBackend implements Backend {
       return this.full(batch * m * n, 0);
     }
     if (batch > 65535) throw new Error(`matmul: batch of ${batch} is more than the 65535 the GPU grid takes`);
+    // A small output gets a workgroup no larger than it: an 8 × 32 output in the default 64 × 64
+    // tile would leave 15 of 16 threads multiplying zeros.
+    const wgX = matmulThreads(n, shaderConstant('matmul', 'WG_X'), shaderConstant('matmul', 'TN'));
+    const wgY = matmulThreads(m, shaderConstant('matmul', 'WG_Y'), shaderConstant('matmul', 'TM'));
     this.ctx.dispatch({
       shader: 'matmul', entry: 'matmul',
-      overrides: { TRANS_A: args.transA, TRANS_B: args.transB },
+      overrides: { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY },
       params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride },
       buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
-      groups: [Math.ceil(n / matmulTile('WG_X', 'TN')), Math.ceil(m / matmulTile('WG_Y', 'TM')), batch],
+      groups: [Math.ceil(n / (wgX * shaderConstant('matmul', 'TN'))), Math.ceil(m / (wgY * shaderConstant('matmul', 'TM'))), batch],
     });
     return out;
   }
