@@ -5,7 +5,8 @@
 export const ACCENT = '#2f6fdf';
 const NEGATIVE = [33, 102, 172]; // blue
 const POSITIVE = [215, 48, 31]; // red
-const PAD_FILL = '#dde4ee';
+// padding holds zeros: drawn as a 0 pixel (mid gray), hatched so it reads as "not the image"
+const PAD_FILL = 'rgb(128, 128, 128)';
 const PAD_HATCH = '#b8c4d6';
 
 /** Blue (negative) → white (0) → red (positive), `scale` mapping to the full colour. */
@@ -68,7 +69,7 @@ export function drawCells(ctx: CanvasRenderingContext2D, g: Grid, colourAt: (r: 
   }
 }
 
-/** A padding cell: pale blue with a diagonal hatch, so it reads as "not the image". */
+/** A padding cell: the gray of a 0 with a diagonal hatch. */
 export function drawPadCell(ctx: CanvasRenderingContext2D, g: Grid, r: number, c: number): void {
   const x = c * g.cell;
   const y = r * g.cell;

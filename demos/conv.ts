@@ -48,8 +48,8 @@ function picturePlanes(source: Source, size: number): Float32Array {
   let gray: Float32Array | null = null;
   if (source.kind === 'shape') {
     // gray: white on black, the clearest for one channel; the colour version for red, green, blue
-    rgb = renderShape(source.label, { size, channels: 3, seed: 3, index: 5 });
-    gray = renderShape(source.label, { size, channels: 1, seed: 3, index: 5 });
+    rgb = renderShape(source.label, { size, channels: 3, seed: 3, index: 3 });
+    gray = renderShape(source.label, { size, channels: 1, seed: 3, index: 3 });
   } else if (source.kind === 'planes') {
     const resized = source.size === size ? source.planes : resizeImage(source.planes, source.channels, source.size, source.size, size, size);
     rgb = source.channels === 3 ? resized : Float32Array.from({ length: 3 * plane }, (_, i) => resized[i % plane]);
@@ -203,7 +203,7 @@ function diffLine(label: string, diff: number, count: number): HTMLElement {
 function compareMaps(box: HTMLElement, gpu: Float64Array, cpu: Float64Array, count: number, h: number, w: number, caption: (i: number) => string, targetPx: number, what: string): void {
   box.replaceChildren();
   const pair = el('div', { class: 'compare-pair' });
-  for (const [title, values] of [['WebGPU', gpu], ['CPU reference (float64)', cpu]] as const) {
+  for (const [title, values] of [['WebGPU', gpu], ['CPU (float64)', cpu]] as const) {
     const side = el('div', { class: 'compare-side' });
     side.append(el('div', { class: 'compare-title' }, title));
     const row = el('div', { class: 'maps' });
@@ -451,14 +451,18 @@ function buildControls(): void {
     readOptions();
     fileLabel.hidden = picture.value !== 'file';
     if (picture.value === 'file') {
-      if (file.files?.[0]) void loadFile(file.files[0]);
+      if (file.files?.[0]) loading = loadFile(file.files[0]);
       else file.click();
       return;
     }
-    void setPicture(picture.value);
+    loading = setPicture(picture.value);
   });
   file.addEventListener('change', () => {
-    if (file.files?.[0]) void loadFile(file.files[0]);
+    if (!file.files?.[0]) return;
+    picture.value = 'file';
+    fileLabel.hidden = false;
+    readOptions();
+    loading = loadFile(file.files[0]);
   });
 
   // the window's controls
@@ -490,6 +494,9 @@ function buildControls(): void {
   });
   slide.append(play, stepLabel, outLabel, inLabel);
 }
+
+/** The picture being loaded (a file decoding, the digits arriving), for the tests to wait on. */
+let loading: Promise<void> = Promise.resolve();
 
 async function setPicture(name: string): Promise<void> {
   if (name === 'digit') {
@@ -542,6 +549,7 @@ function report() {
   if (lastError || !computed) return { error: lastError };
   return {
     error: null,
+    picture: source.kind,
     options: computed.options,
     shapes: computed.shapes,
     diffs: computed.diffs,
@@ -557,6 +565,12 @@ async function main(): Promise<void> {
   pageReady({
     setOptions: setOptionsForTest,
     report,
+    /** waits for a picture being loaded and the run after it */
+    settled: async () => {
+      await loading;
+      await running;
+      return report();
+    },
     pause: () => setPlaying(false),
   });
 }

@@ -2,6 +2,7 @@
 // reference for a few layer settings (output, input gradient, weight
 // gradient, transposed conv), the transposed conv's shape is shown, and
 // invalid options show the library's own error.
+import { encode } from 'fast-png';
 import { expect, test } from '@playwright/test';
 import { collectErrors, expectNoSidewaysScroll, openDemo, screenshots } from './helpers';
 
@@ -66,5 +67,35 @@ test('conv explainer: WebGPU agrees with the CPU reference, the transposed shape
 
   await expectNoSidewaysScroll(page);
   await screenshots(page, testInfo, 'conv');
+  expect(errors).toEqual([]);
+});
+
+test('conv explainer: the MNIST digit and an image of your own', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openDemo(page, '/conv.html');
+  await page.evaluate(() => (window.__demo!.pause as () => void)());
+
+  await page.getByTestId('opt-picture').selectOption('digit');
+  const digit = (await page.evaluate(() => (window.__demo!.settled as () => Promise<unknown>)())) as Report & { picture: string };
+  expect(digit.picture).toBe('planes');
+  expectAgreement(digit, 'digit');
+
+  // a 40×24 PNG, a red left half and a blue right half: the vertical edge filter finds the middle
+  const width = 40;
+  const height = 24;
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const left = i % width < width / 2;
+    data.set(left ? [220, 40, 30, 255] : [30, 60, 200, 255], i * 4);
+  }
+  const png = encode({ width, height, data, channels: 4, depth: 8 });
+  await page.getByTestId('opt-file').setInputFiles({ name: 'halves.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+  const own = (await page.evaluate(() => (window.__demo!.settled as () => Promise<unknown>)())) as Report & { picture: string };
+  expect(own.picture).toBe('rgba');
+  expectAgreement(own, 'your image');
+  await expect(page.getByTestId('opt-picture')).toHaveValue('file');
+
+  await expectNoSidewaysScroll(page);
+  await screenshots(page, testInfo, 'conv-own-image');
   expect(errors).toEqual([]);
 });
