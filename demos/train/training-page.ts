@@ -132,6 +132,7 @@ export class TrainingPage<T extends TrainerLike> {
   private stepTimes: number[] = [];
   private gridDraws = 0;
   private readonly listeners: Listener<T>[] = [];
+  private readonly stopListeners: (() => void)[] = [];
   private readonly sampleEvery: number;
   /** ?steps=N: training stops by itself at step N */
   private stopAt: number | undefined;
@@ -264,6 +265,21 @@ export class TrainingPage<T extends TrainerLike> {
     return run;
   }
 
+  /**
+   * Runs `fn` on the current model once nothing else uses it; resolves to
+   * null, without running it, when the model is gone by then (a reset).
+   */
+  withModel<R>(fn: (trainer: T) => Promise<R>): Promise<R | null> {
+    const trainer = this.trainer;
+    if (!trainer) return Promise.resolve(null);
+    return this.exclusive(async () => (this.trainer === trainer ? fn(trainer) : null));
+  }
+
+  /** Called when the training loop stops (pause, step limit, error). */
+  onStop(listener: () => void): void {
+    this.stopListeners.push(listener);
+  }
+
   /** The test split of the trainer's data, at its size (photos: the same photos). */
   heldOut(): Promise<Dataset> {
     const trainer = this.requireTrainer();
@@ -374,6 +390,7 @@ export class TrainingPage<T extends TrainerLike> {
     } finally {
       this.updateButtons();
       this.updateStats();
+      for (const listener of this.stopListeners) listener();
     }
   }
 

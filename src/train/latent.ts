@@ -31,6 +31,8 @@ export interface LatentMap {
   extent: { x: [number, number]; y: [number, number] };
   /** 'pca' only: the fraction of the means' variance along each of the two directions */
   explained?: [number, number];
+  /** the plane in latent space: the point (x, y) is center + x·directions[0] + y·directions[1] (the demo page decodes clicks with it) */
+  plane: { center: Float64Array; directions: [Float64Array, Float64Array] };
 }
 
 /** Mean [d] and the two leading eigenpairs of the covariance of n rows [n, d]. */
@@ -168,7 +170,7 @@ export async function latentMap(source: VaeSource, dataset: Dataset, options: La
     width: 560,
     height: 480,
   });
-  return { grid, scatterSvg: svg, axes, points, extent, explained };
+  return { grid, scatterSvg: svg, axes, points, extent, explained, plane: { center, directions } };
 }
 
 export type InterpolationMode = 'linear' | 'slerp';
