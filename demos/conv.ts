@@ -189,13 +189,16 @@ function shapeLine(): void {
 
 // ---- drawing
 
+/** What ran the "GPU" side: WebGPU, or without it the CPU reference (then both sides are the same code). */
+const primary = () => (window.__demo?.info?.backend === 'cpu' ? 'CPU, no WebGPU' : 'WebGPU');
+
 const fmt = (v: number) => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2));
 const fmtDiff = (v: number) => v.toExponential(1);
 
 function diffLine(label: string, diff: number, count: number): HTMLElement {
   const ok = diff < 1e-4;
   const p = el('p', { class: `diff ${ok ? 'ok' : 'bad'}` });
-  p.textContent = `${label}: max |WebGPU − CPU| = ${fmtDiff(diff)} over ${count} values ${ok ? '✓ float32 rounding' : '✗ larger than float32 rounding'}`;
+  p.textContent = `${label}: max |${primary()} − CPU| = ${fmtDiff(diff)} over ${count} values ${ok ? '✓ float32 rounding' : '✗ larger than float32 rounding'}`;
   return p;
 }
 
@@ -203,7 +206,7 @@ function diffLine(label: string, diff: number, count: number): HTMLElement {
 function compareMaps(box: HTMLElement, gpu: Float64Array, cpu: Float64Array, count: number, h: number, w: number, caption: (i: number) => string, targetPx: number, what: string): void {
   box.replaceChildren();
   const pair = el('div', { class: 'compare-pair' });
-  for (const [title, values] of [['WebGPU', gpu], ['CPU (float64)', cpu]] as const) {
+  for (const [title, values] of [[primary(), gpu], ['CPU (float64)', cpu]] as const) {
     const side = el('div', { class: 'compare-side' });
     side.append(el('div', { class: 'compare-title' }, title));
     const row = el('div', { class: 'maps' });
@@ -251,7 +254,7 @@ function weightGradTable(): void {
   const k = shapes.weight[2];
   const table = $('weight-grad-table') as HTMLTableElement;
   table.replaceChildren();
-  $('weight-grad-caption').textContent = `The numbers of ∂loss/∂w for output channel 0, input channel 0 (${k}×${k}): in each cell WebGPU, and below it the CPU reference.`;
+  $('weight-grad-caption').textContent = `The numbers of ∂loss/∂w for output channel 0, input channel 0 (${k}×${k}): in each cell ${primary()}, and below it the CPU reference.`;
   for (let r = 0; r < k; r++) {
     const tr = el('tr');
     for (let c = 0; c < k; c++) {
@@ -380,7 +383,7 @@ function drawSlide(): void {
   $('formula').textContent =
     `y[${oc}, ${oy}, ${ox}] = Σ w·x over ${k}×${k} taps of ${channels}` +
     ` (window at row ${oy}·${s} = ${oy * s}, column ${ox}·${s} = ${ox * s} of the padded input; ${inPadding} of the ${k * k} taps read padding)` +
-    ` = ${fmt(gpu.output[index])} on WebGPU, ${fmt(cpu.output[index])} on the CPU reference.`;
+    ` = ${fmt(gpu.output[index])} on ${primary()}, ${fmt(cpu.output[index])} on the CPU reference.`;
 }
 
 // ---- animation

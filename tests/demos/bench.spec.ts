@@ -15,7 +15,7 @@ test('bench page: two quick cases, the table, the chart and the JSON download', 
   await page.getByTestId('bench-filter').fill('matmul square 64, conv2d VAE enc');
   await page.getByTestId('bench-rounds').fill('1');
   await page.getByTestId('bench-run').click();
-  await expect(page.getByTestId('bench-status')).toContainText(/Case 1 of 2: matmul square 64|Loading TensorFlow/);
+  await expect(page.getByTestId('bench-status')).toContainText(/Loading TensorFlow|Case [12] of 2: |Done/);
   await expect(page.getByTestId('bench-status')).toContainText('Done: 2 cases measured', { timeout: 240_000 });
   await expect(page.getByTestId('bench-failures').locator('li')).toHaveCount(0);
 
@@ -44,5 +44,17 @@ test('bench page: two quick cases, the table, the chart and the JSON download', 
 
   await expectNoSidewaysScroll(page);
   await screenshots(page, testInfo, 'bench');
+  expect(errors).toEqual([]);
+});
+
+test('bench page without WebGPU: Run is off and the page says why', async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  const errors = collectErrors(page);
+  await openDemo(page, '/bench.html');
+  await expect(page.getByTestId('no-webgpu')).toContainText('This page needs WebGPU');
+  await expect(page.getByTestId('bench-run')).toBeDisabled();
+  await expect(page.getByTestId('bench-status')).toContainText('needs WebGPU');
   expect(errors).toEqual([]);
 });

@@ -99,3 +99,16 @@ test('conv explainer: the MNIST digit and an image of your own', async ({ page }
   await screenshots(page, testInfo, 'conv-own-image');
   expect(errors).toEqual([]);
 });
+
+test('conv explainer without WebGPU runs on the CPU reference and says so', async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  const errors = collectErrors(page);
+  await openDemo(page, '/conv.html');
+  await expect(page.getByTestId('no-webgpu')).toContainText("wgrad's CPU reference");
+  const r = (await page.evaluate(() => (window.__demo!.report as () => unknown)())) as Report;
+  expect(r.error).toBeNull();
+  await expect(page.getByTestId('formula')).toContainText('on CPU, no WebGPU');
+  expect(errors).toEqual([]);
+});
