@@ -35,13 +35,22 @@ async function loadDawn(): Promise<DawnModule> {
   }
 }
 
+/** Where the Vulkan loader looks for drivers' JSON manifests on Linux (besides the user's own folders). */
+const VULKAN_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
+
 async function nodeGpu(): Promise<GPU> {
   const dawn = await loadDawn();
   // Dawn's GPUBufferUsage, GPUShaderStage, ... constants, as a browser has them.
   Object.assign(globalThis, dawn.globals);
+  const fs = await import('node:fs');
+  const swiftShaderOnly = process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES &&
+    fs.existsSync(SWIFTSHADER_ICD) &&
+    !VULKAN_ICD_DIRS.some((dir) => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.json')));
+  // No Vulkan driver installed but SwiftShader's: go straight to it, rather than let the loader
+  // find none first (it says so on stderr, "vkCreateInstance: Found no drivers!").
+  if (swiftShaderOnly) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   const gpu = dawn.create([]);
   if (await gpu.requestAdapter()) return gpu;
-  const fs = await import('node:fs');
   if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && fs.existsSync(SWIFTSHADER_ICD)) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
     return dawn.create([]);
