@@ -355,7 +355,7 @@ function drawSlide(): void {
   const kernelCanvas = $('kernel-canvas') as HTMLCanvasElement;
   const kg = sizeGrid(kernelCanvas, k, k, 240, 24, 60);
   const kctx = kernelCanvas.getContext('2d')!;
-  const kOffset = (oc * perGroup + (ic - Math.floor(ic / perGroup) * perGroup)) * k * k;
+  const kOffset = (oc * perGroup + (ic % perGroup)) * k * k; // w[oc, ic within its group]
   const kScale = maxAbs(w, kOffset, kOffset + k * k);
   drawCells(kctx, kg, (r, c) => signedColour(w[kOffset + r * k + c], kScale));
   if (kg.cell >= 30) {
