@@ -116,7 +116,7 @@ async function main(): Promise<void> {
 
   const xtCanvas = pixelCanvas('the noisy image x_t', 'xt');
   const x0Canvas = pixelCanvas('the predicted clean image', 'x0');
-  const xtCaption = el('figcaption', {}, 'x_t');
+  const xtCaption = el('figcaption', {}, 'xₜ');
   const x0Caption = el('figcaption', {}, 'predicted x̂₀');
   const views = el('div', { class: 'pair denoise-views' });
   for (const [canvas, caption] of [[xtCanvas, xtCaption], [x0Canvas, x0Caption]] as const) {
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   strip.classList.add('strip');
   const progress = el('p', { class: 'note', 'data-testid': 'denoise-progress' }, 'Train a little (or load a checkpoint), then press Denoise.');
   panel.append(
-    el('p', { class: 'note' }, 'One sample from the EMA weights. The strip below shows the run at evenly spaced steps: x_t above, x̂₀ below. Training waits while it runs.'),
+    el('p', { class: 'note' }, 'One sample from the EMA weights. The strip below shows the run at evenly spaced steps: xₜ above, x̂₀ below. Training waits while it runs.'),
     controls, progress, views, strip,
   );
 
@@ -163,6 +163,7 @@ async function main(): Promise<void> {
       const data = new Float32Array(2 * frames * imageLength);
       [...stripXt, ...stripX0].forEach((image, i) => data.set(image, i * imageLength));
       drawPicture(strip, imageGrid(data, [2 * frames, channels, imageSize, imageSize], { columns: frames }));
+      strip.style.width = `${frames * 72}px`; // about 64 px a frame; max-width keeps it inside a phone
     };
     stopRequested = false;
     stepsShown = 0;
