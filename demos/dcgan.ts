@@ -80,9 +80,13 @@ async function main(): Promise<void> {
     canvas,
   );
   const generate = async (seed: number, n: number) => {
-    const trainer = page.requireTrainer();
-    const result = await page.exclusive(() => sampleWithSeed(trainer, seed, n));
-    drawImages(canvas, result.data, result.shape, { scale: trainer.config.imageSize < 64 ? 2 : 1 });
+    page.requireTrainer();
+    const result = await page.withModel(async (trainer) => ({
+      ...(await sampleWithSeed(trainer, seed, n)),
+      scale: trainer.config.imageSize < 64 ? 2 : 1,
+    }));
+    if (!result) throw new Error('the model was reset');
+    drawImages(canvas, result.data, result.shape, { scale: result.scale });
     return result;
   };
   go.addEventListener('click', () => void page.guard(async () => {

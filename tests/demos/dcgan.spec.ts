@@ -6,6 +6,7 @@ import { expect, test } from '@playwright/test';
 import { decodePng, imageGrid } from '../../src/train/picture';
 import { collectErrors, expectNoSidewaysScroll, openDemo, screenshots } from './helpers';
 import { hooks, maxPixelDifference, trainThroughButtons, wgrad } from './training-helpers';
+import { encodePng } from '../../src/train/picture';
 
 test('DCGAN page trains a few steps: the loss chart and the sample grid change', async ({ page }, testInfo) => {
   const errors = collectErrors(page);
@@ -43,8 +44,7 @@ test('a DCGAN checkpoint from the CLI gives the CLI\'s samples in the page', asy
   wgrad(['sample', 'dcgan', '--ckpt', `${out}/checkpoint.safetensors`, '--n', '4', '--seed', '7', '--out', grid]);
 
   await openDemo(page, '/dcgan.html');
-  const bytes = readFileSync(`${out}/checkpoint.safetensors`).toString('base64');
-  await hooks(page).call('loadCheckpoint', bytes, 'checkpoint.safetensors');
+  await page.getByTestId('checkpoint-input').setInputFiles(`${out}/checkpoint.safetensors`);
   await expect(page.getByTestId('status')).toContainText(/at step 1/);
   const { data, shape } = await page.evaluate(() =>
     (window.__demo as unknown as { sample(seed: number, n: number): Promise<{ data: number[]; shape: number[] }> }).sample(7, 4));
@@ -53,5 +53,22 @@ test('a DCGAN checkpoint from the CLI gives the CLI\'s samples in the page', asy
   const worst = maxPixelDifference(mine, cli);
   console.log(`DCGAN page vs CLI samples (seed 7, n 4): max pixel difference ${worst} of 255`);
   expect(worst).toBeLessThanOrEqual(1);
+  expect(errors).toEqual([]);
+});
+
+test('DCGAN page trains on photos picked with the file button', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openDemo(page, '/dcgan.html?steps=1&batch=2&every=1&samples=4');
+  // Three small "photos" of different shapes and colours, as PNG files.
+  const photos = [[48, 32], [32, 48], [40, 40]].map(([width, height], k) => {
+    const rgba = new Uint8Array(width * height * 4);
+    for (let i = 0; i < width * height; i++) rgba.set([(i * 7 + k * 80) % 256, (i * 3) % 256, k * 120, 255], i * 4);
+    return { name: `photo-${k}.png`, mimeType: 'image/png', buffer: Buffer.from(encodePng({ width, height, rgba })) };
+  });
+  await page.getByTestId('photo-input').setInputFiles(photos);
+  await expect(page.getByTestId('data')).toHaveValue('photos');
+  await expect(page.getByText('3 photos loaded')).toBeVisible();
+  await trainThroughButtons(page, 1);
+  expect(await hooks(page).call('chartPoints')).toEqual({ lossD: 1, lossG: 1 });
   expect(errors).toEqual([]);
 });
