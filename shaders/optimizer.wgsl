@@ -6,10 +6,13 @@
 //   sgd:   g = grad + weight_decay·p
 //          buf = g on the first step, else momentum·buf + (1 - dampening)·g
 //          g = g + momentum·buf (nesterov) or buf;   p -= lr·g
-//   adam:  t = step (already counted for this step)
+//   adam:  t = step + 1, written to step_out (a second buffer: the
+//          invocations of one dispatch run in no set order, so the count
+//          they all read must not be the one being written)
 //          AdamW: p *= 1 - lr·weight_decay;  Adam: g = grad + weight_decay·p
 //          m = β1·m + (1 - β1)·g;  v = β2·v + (1 - β2)·g²
 //          p -= lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)
+//   ema:   p = decay·p + (1 - decay)·source   (an exponential moving average of weights)
 
 struct Params {
   n: u32,
@@ -23,14 +26,17 @@ struct Params {
   beta2: f32,        // adam
   eps: f32,          // adam
   decoupled: u32,    // adam: 1 for AdamW's decoupled weight decay
+  decay: f32,        // ema
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read> step: array<f32>;          // adam: [1], the step count
+@group(0) @binding(2) var<storage, read> step: array<f32>;          // adam: [1], the steps taken before this one
 @group(0) @binding(3) var<storage, read_write> param: array<f32>;
 @group(0) @binding(4) var<storage, read_write> buf: array<f32>;     // sgd momentum / adam m
 @group(0) @binding(5) var<storage, read_write> buf2: array<f32>;    // adam v
+@group(0) @binding(6) var<storage, read_write> step_out: array<f32>; // adam: [1], the steps taken after this one
+@group(0) @binding(7) var<storage, read> source: array<f32>;        // ema: the weights being averaged
 
 override WG: u32 = 256;
 
@@ -66,7 +72,8 @@ fn power(b: f32, t: f32) -> f32 {
 @compute @workgroup_size(WG) fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= p.n) { return; }
-  let t = step[0];
+  let t = step[0] + 1.0;
+  if (i == 0u) { step_out[0] = t; }
   var w = param[i];
   var g = grad[i];
   if (p.decoupled != 0u) { w *= 1.0 - p.lr * p.weight_decay; } else { g += p.weight_decay * w; }
@@ -77,4 +84,10 @@ fn power(b: f32, t: f32) -> f32 {
   let step_size = p.lr / (1.0 - power(p.beta1, t));
   let denom = sqrt(v) / sqrt(1.0 - power(p.beta2, t)) + p.eps;
   param[i] = w - step_size * m / denom;
+}
+
+@compute @workgroup_size(WG) fn ema(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= p.n) { return; }
+  param[i] = p.decay * param[i] + (1.0 - p.decay) * source[i];
 }

@@ -674,6 +674,28 @@ describe.each(BACKENDS)('optimizers match torch.optim step by step (%s)', (backe
   );
 });
 
+describe.each(BACKENDS)('optim.emaUpdate, the fused weight average (%s)', (backend) => {
+  const on = <T>(fn: () => T): T => withBackend(backend, fn);
+  const [rtol, atol] = backend === 'cpu' ? [1e-12, 1e-12] : [1e-6, 1e-7];
+
+  it('average ← decay·average + (1 − decay)·source over 3 updates, every parameter shape; bad pairs refused untouched', async () => {
+    const sources = PARAM_SHAPES.map((s, i) => on(() => wg.tensor(values(sizeOf(s), 70 + i, 2), s)));
+    const averages = PARAM_SHAPES.map((s, i) => on(() => wg.tensor(values(sizeOf(s), 80 + i, 2), s)));
+    const expected = await Promise.all(averages.map(read));
+    const held = await Promise.all(sources.map(read));
+    for (const decay of [0.9, 0.5, 0.999]) {
+      wg.optim.emaUpdate(averages, sources, decay);
+      expected.forEach((e, i) => e.forEach((v, j) => (e[j] = decay * v + (1 - decay) * held[i][j])));
+    }
+    for (let i = 0; i < averages.length; i++) expectClose(await read(averages[i]), expected[i], rtol, atol, `ema, param ${i}`);
+    const before = await read(averages[0]);
+    expect(() => wg.optim.emaUpdate([averages[0]], [sources[1]], 0.9)).toThrow(/emaUpdate: average 0 \[.*\] on \w+ does not match its source/);
+    expect(() => wg.optim.emaUpdate(averages, sources, 1.5)).toThrow(/decay must be in \[0, 1\], got 1.5/);
+    expect(await read(averages[0])).toEqual(before);
+    for (const t of [...sources, ...averages]) t.dispose();
+  });
+});
+
 // ---- 6. resuming from an optimizer state dict
 
 describe.each(BACKENDS)('optimizer stateDict / loadStateDict resume exactly (%s)', (backend) => {

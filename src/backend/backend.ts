@@ -197,6 +197,8 @@ export interface Backend {
   // ---- optimizer steps, in place on param and its state (all [n])
   // momentum is null when args.momentum is 0
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void;
-  // step: [1], this step's count t (1 on the first step), already incremented
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, args: AdamStep): void;
+  // step: [1], the steps taken before this one; stepOut: [1], gets step + 1 (a different storage)
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, stepOut: Storage, args: AdamStep): void;
+  // average ← decay·average + (1 − decay)·source, in place (both [n])
+  emaStep(average: Storage, source: Storage, decay: number): void;
 }

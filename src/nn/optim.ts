@@ -168,17 +168,34 @@ export class Adam extends Optimizer {
     return { step: [], exp_avg: p.shape, exp_avg_sq: p.shape };
   }
 
+  /**
+   * Each parameter's step count has a spare: the kernel reads the count
+   * from one and writes count + 1 to the other (one dispatch, no race),
+   * then the two swap roles.
+   */
+  private spareSteps: (Tensor | null)[] = [];
+
   step(): void {
     const { lr, betas, eps, weightDecay } = this.options;
     const where = `${this.name}.step`;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
       const s = this.stateOf(i);
-      assignComputed(s.step, () => s.step.add(1));
-      p.backend.adamStep(p.storageFor(where), p.grad.storageFor(where), s.exp_avg.storageFor(where), s.exp_avg_sq.storageFor(where), s.step.storageFor(where), {
-        lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled,
-      });
+      const next = (this.spareSteps[i] ??= stateTensor(p, []));
+      p.backend.adamStep(
+        p.storageFor(where), p.grad.storageFor(where), s.exp_avg.storageFor(where), s.exp_avg_sq.storageFor(where),
+        s.step.storageFor(where), next.storageFor(where),
+        { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled },
+      );
+      this.spareSteps[i] = s.step;
+      s.step = next;
     });
+  }
+
+  override dispose(): void {
+    super.dispose();
+    for (const t of this.spareSteps) t?.dispose();
+    this.spareSteps = [];
   }
 
   hyperparameters(): Record<string, number | boolean> {
@@ -192,4 +209,21 @@ export class AdamW extends Adam {
   constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
     super(params, options, true, 'AdamW');
   }
+}
+
+/**
+ * An exponential moving average of weights, in place: for each pair,
+ * average ← decay·average + (1 − decay)·source, one fused kernel per
+ * tensor (shaders/optimizer.wgsl `ema`). No gradient flows through it.
+ */
+export function emaUpdate(averages: Tensor[], sources: Tensor[], decay: number): void {
+  if (averages.length !== sources.length) throw new Error(`emaUpdate: ${averages.length} averages for ${sources.length} sources`);
+  if (!(decay >= 0 && decay <= 1)) throw new Error(`emaUpdate: decay must be in [0, 1], got ${decay}`);
+  averages.forEach((a, i) => {
+    const s = sources[i];
+    if (a.shape.join() !== s.shape.join() || a.backend !== s.backend) {
+      throw new Error(`emaUpdate: average ${i} ${shapeString(a.shape)} on ${a.backend.name} does not match its source ${shapeString(s.shape)} on ${s.backend.name}`);
+    }
+  });
+  averages.forEach((a, i) => a.backend.emaStep(a.storageFor('emaUpdate'), sources[i].storageFor('emaUpdate'), decay));
 }

@@ -9,11 +9,11 @@
 // "no label" for a tenth of the images (label dropout), so the same net
 // samples unconditionally and supports classifier-free guidance. After
 // each step the EMA copy moves towards the weights; samples come from it.
-import { Tensor, scope, assignComputed, liveTensorCount } from '../tensor';
+import { Tensor, scope, liveTensorCount } from '../tensor';
 import { noGrad } from '../autograd';
 import { randn, tensor } from '../ops/creation';
 import { seed, setRandomState, uniformArray } from '../random';
-import { Adam } from '../nn/optim';
+import { Adam, emaUpdate } from '../nn/optim';
 import { UNET_CONFIGS, UNet, checkUnetConfig, type UnetConfig, type UnetConfigName } from '../models/unet';
 import {
   NoiseSchedule, SCHEDULE_KINDS, diffusionLoss, sampleDdim, type Denoiser, type SampleResult, type ScheduleKind,
@@ -216,7 +216,7 @@ export class DiffusionTrainer {
   /** ema ← decay·ema + (1 − decay)·weights, in place. */
   private updateEma(decay: number): void {
     noGrad(() => {
-      for (const [p, e] of this.pairs) assignComputed(e, () => e.mul(decay).add(p.mul(1 - decay)));
+      emaUpdate(this.pairs.map(([, e]) => e), this.pairs.map(([p]) => p), decay);
     });
   }
 

@@ -27,7 +27,7 @@ import { batchNorm, batchNormGrad } from './norm';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
-import { adamStep, sgdStep } from './optim';
+import { adamStep, emaStep, sgdStep } from './optim';
 
 const BYTES_PER_ELEMENT = Float64Array.BYTES_PER_ELEMENT;
 
@@ -123,8 +123,14 @@ export class CpuBackend implements Backend {
     sgdStep(this.dataOf(param), this.dataOf(grad), momentum ? this.dataOf(momentum) : null, args);
   }
 
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, args: AdamStep): void {
-    adamStep(this.dataOf(param), this.dataOf(grad), this.dataOf(m), this.dataOf(v), this.dataOf(step)[0], args);
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, stepOut: Storage, args: AdamStep): void {
+    const t = this.dataOf(step)[0] + 1;
+    adamStep(this.dataOf(param), this.dataOf(grad), this.dataOf(m), this.dataOf(v), t, args);
+    this.dataOf(stepOut)[0] = t;
+  }
+
+  emaStep(average: Storage, source: Storage, decay: number): void {
+    emaStep(this.dataOf(average), this.dataOf(source), decay);
   }
 
   conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {

@@ -27,3 +27,8 @@ export function adamStep(p: Float64Array, grad: Float64Array, m: Float64Array, v
     p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bias2 + h.eps);
   }
 }
+
+// average, source: [n]; an exponential moving average of weights, updated in place.
+export function emaStep(average: Float64Array, source: Float64Array, decay: number): void {
+  for (let i = 0; i < average.length; i++) average[i] = decay * average[i] + (1 - decay) * source[i];
+}

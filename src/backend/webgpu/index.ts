@@ -349,7 +349,7 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, args: AdamStep): void {
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, stepOut: Storage, args: AdamStep): void {
     if (param.size === 0) return;
     this.ctx.dispatch({
       shader: 'optimizer', entry: 'adam',
@@ -357,8 +357,19 @@ export class WebGpuBackend implements Backend {
         n: param.size, lr: args.lr, weight_decay: args.weightDecay, beta1: args.beta1, beta2: args.beta2,
         eps: args.eps, decoupled: Number(args.decoupled),
       },
-      buffers: { param: this.buf(param), grad: this.buf(grad), buf: this.buf(m), buf2: this.buf(v), step: this.buf(step) },
+      buffers: {
+        param: this.buf(param), grad: this.buf(grad), buf: this.buf(m), buf2: this.buf(v), step: this.buf(step), step_out: this.buf(stepOut),
+      },
       groups: gridFor(param.size, shaderConstant('optimizer', 'WG')),
+    });
+  }
+
+  emaStep(average: Storage, source: Storage, decay: number): void {
+    if (average.size === 0) return;
+    this.ctx.dispatch({
+      shader: 'optimizer', entry: 'ema', params: { n: average.size, decay },
+      buffers: { param: this.buf(average), source: this.buf(source) },
+      groups: gridFor(average.size, shaderConstant('optimizer', 'WG')),
     });
   }
 }
