@@ -126,6 +126,8 @@ export class TrainingPage<T extends TrainerLike> {
   private loader: Loader | null = null;
   private photos: DecodedImage[] = [];
   private running = false;
+  /** Start pressed, the model or the data still being built */
+  private starting = false;
   private loopDone: Promise<void> = Promise.resolve();
   private queue: Promise<unknown> = Promise.resolve();
   private lastMetrics: Record<string, number> | null = null;
@@ -320,10 +322,17 @@ export class TrainingPage<T extends TrainerLike> {
   // ------------------------------------------------------------ training
 
   async start(): Promise<void> {
-    if (this.running) return;
-    if (!this.trainer) await this.build();
+    if (this.running || this.starting) return;
+    this.starting = true;
+    this.updateButtons();
+    try {
+      if (!this.trainer) await this.build();
+      if (!this.loader) this.loader = await this.loaderFor(this.requireTrainer());
+    } finally {
+      this.starting = false;
+      this.updateButtons();
+    }
     const trainer = this.requireTrainer();
-    if (!this.loader) this.loader = await this.loaderFor(trainer);
     if (this.stopAt !== undefined && trainer.step >= this.stopAt) {
       this.setStatus(`Stopped at step ${trainer.step}: the step limit this page was given.`);
       return;
@@ -543,7 +552,7 @@ export class TrainingPage<T extends TrainerLike> {
   }
 
   private updateButtons(): void {
-    this.startButton.disabled = this.running;
+    this.startButton.disabled = this.running || this.starting;
     this.pauseButton.disabled = !this.running;
     this.downloadButton.disabled = this.running || !this.trainer;
     this.startButton.textContent = this.trainer && this.trainer.step > 0 ? 'Resume' : 'Start';
