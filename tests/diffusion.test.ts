@@ -441,7 +441,7 @@ describe('wgrad train / sample diffusion', () => {
   });
 
   it('trains a few steps on mnist and writes the run folder; --resume refuses config flags', () => {
-    const r = wgrad(['train', 'diffusion', '--size', '8', '--batch', '4', '--timesteps', '6', '--steps', '2', '--sample-every', '2', '--out', run, '--seed', '3']);
+    const r = wgrad(['train', 'diffusion', '--size', '12', '--batch', '4', '--timesteps', '6', '--steps', '2', '--sample-every', '2', '--out', run, '--seed', '3']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/diffusion 'tiny' \(cosine schedule, T 6, 10 classes, 10% unlabelled, EMA 0.99\) on mnist/);
@@ -473,5 +473,20 @@ describe('wgrad train / sample diffusion', () => {
     expect(r.stdout).toMatch(/2 samples \(unconditional\).*DDPM 6 steps/);
     r = wgrad(['sample', 'diffusion', '--ckpt', ckpt, '--class', '12', '--out', png]);
     expect(r.stderr).toMatch(/--class must be rows, none or a class from 0 to 9, got '12'/);
+  });
+
+  it('wgrad eval scores diffusion samples with a classifier of the same image size', () => {
+    const classifier = join(out, 'classifier');
+    let r = wgrad(['train', 'classifier', '--data', 'mnist', '--size', '12', '--steps', '2', '--batch', '8', '--test-limit', '20', '--out', classifier, '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    r = wgrad(['eval', '--ckpt', ckpt, '--classifier', join(classifier, 'classifier.safetensors'), '--n', '10', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const score = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    console.log(`eval on diffusion samples: ${JSON.stringify(score)}`);
+    expect(score.model).toBe('diffusion');
+    expect(Number.isFinite(score.frechet)).toBe(true);
+    expect(score.marginalEntropy).toBeGreaterThanOrEqual(0);
   });
 });
