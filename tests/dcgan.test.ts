@@ -13,6 +13,7 @@ import { Discriminator, Generator } from '../src/models/dcgan';
 import { DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows, type DcganTrainConfig } from '../src/train/dcgan';
 import { runTraining, type StepMetrics } from '../src/train/run';
 import { decodePng } from '../src/train/picture';
+import { writeCheckpoint } from '../src/train/checkpoint';
 
 let shapes: Dataset;
 
@@ -148,6 +149,17 @@ describe('DCGAN training', () => {
     garbled[12] = 0x7b;
     expect(() => DcganTrainer.fromCheckpoint(garbled, 'garbled.safetensors')).toThrow(/garbled\.safetensors/);
     expect(wg.memory().tensors).toBeLessThanOrEqual(before + 2); // the two zeros above
+    // a valid file that lacks parts: refused by name, the random stream untouched
+    const whole = DcganTrainer.fromCheckpoint(bytes, 'whole.safetensors');
+    const partial = await writeCheckpoint(
+      { generator: whole.generator.stateDict(), discriminator: whole.discriminator.stateDict() },
+      { model: 'dcgan', config: whole.config, step: 3 },
+    );
+    whole.dispose();
+    wg.seed(77);
+    const stream = wg.getRandomState();
+    expect(() => DcganTrainer.fromCheckpoint(partial, 'partial.safetensors')).toThrow(/partial\.safetensors: it lacks optG, optD, noise/);
+    expect(wg.getRandomState()).toEqual(stream);
   });
 
   it('stops on a NaN loss naming the step and keeps the last good checkpoint', async () => {

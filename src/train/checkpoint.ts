@@ -3,7 +3,7 @@
 // the metadata, what is needed to go on exactly where training stopped:
 // the model kind, its config, the step and the random stream's state.
 // Browser-safe: bytes in, bytes out.
-import { getRandomState, type RandomState } from '../random';
+import { getRandomState, setRandomState, type RandomState } from '../random';
 import { loadSafetensors, safetensorsMetadata, saveSafetensors, type StateDict } from '../io/safetensors';
 import type { Tensor } from '../tensor';
 
@@ -87,4 +87,56 @@ export function readCheckpoint<C>(bytes: Uint8Array, source: string, expectedMod
     throw new Error(`${source}: tensors outside the checkpoint's parts (${prefixes.join(', ')}): ${stray.slice(0, 5).join(', ')}`);
   }
   return { model: info.model, config: info.config as C, step: info.step, rng, parts, metadata: info.metadata, dispose };
+}
+
+/** A trainer as restoreTrainer sees it: a step counter and something to free. */
+export interface Resumable {
+  step: number;
+  dispose(): void;
+}
+
+/**
+ * A trainer in the state a checkpoint was saved in, ready to go on: made
+ * from the saved config, each of the `required` parts copied in by `load`,
+ * then the step and the random stream restored. Every refusal names
+ * `source`; a trainer that fails half-way is freed, and nothing global
+ * (the random stream) changes unless the whole load succeeds.
+ */
+export function restoreTrainer<C, T extends Resumable>(
+  bytes: Uint8Array, source: string, model: string,
+  options: { label: string; required: string[]; make: (config: C) => T; load: (trainer: T, parts: Record<string, StateDict>) => void },
+): T {
+  const ckpt = readCheckpoint<C>(bytes, source, model);
+  const stream = getRandomState(); // making a trainer seeds the stream; a refusal puts it back
+  try {
+    let trainer: T;
+    try {
+      trainer = options.make(ckpt.config);
+    } catch (error) {
+      setRandomState(stream);
+      throw new Error(`${source}: bad ${options.label} config in the checkpoint: ${(error as Error).message}`);
+    }
+    try {
+      const missing = options.required.filter((name) => !ckpt.parts[name]);
+      if (missing.length) throw new Error(`it lacks ${missing.join(', ')} (of ${options.required.join(', ')})`);
+      options.load(trainer, ckpt.parts);
+    } catch (error) {
+      trainer.dispose();
+      setRandomState(stream);
+      throw new Error(`${source}: ${(error as Error).message}`);
+    }
+    trainer.step = ckpt.step;
+    setRandomState(ckpt.rng);
+    return trainer;
+  } finally {
+    ckpt.dispose();
+  }
+}
+
+/** Copies a checkpoint's fixed sampling noise into `target`, refusing another shape. */
+export function loadFixedNoise(target: Tensor, saved: StateDict): void {
+  const fixed = saved.fixed;
+  if (!fixed) throw new Error('it lacks noise.fixed');
+  if (fixed.shape.join() !== target.shape.join()) throw new Error(`fixed noise shape [${fixed.shape}], expected [${target.shape}]`);
+  target.assign(fixed);
 }

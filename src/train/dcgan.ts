@@ -11,10 +11,10 @@ import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
 import { full, randn } from '../ops/creation';
 import { bceWithLogits } from '../ops/loss';
-import { seed, setRandomState } from '../random';
+import { seed } from '../random';
 import { Adam } from '../nn/optim';
 import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName } from '../models/dcgan';
-import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import { loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -179,35 +179,18 @@ export class DcganTrainer {
    * in errors.
    */
   static fromCheckpoint(bytes: Uint8Array, source: string): DcganTrainer {
-    const ckpt = readCheckpoint<DcganTrainConfig>(bytes, source, 'dcgan');
-    try {
-      let trainer: DcganTrainer;
-      try {
-        trainer = new DcganTrainer(ckpt.config);
-      } catch (error) {
-        throw new Error(`${source}: bad DCGAN config in the checkpoint: ${(error as Error).message}`);
-      }
-      try {
-        const { generator, discriminator, optG, optD, noise } = ckpt.parts;
-        if (!generator || !discriminator || !optG || !optD || !noise?.fixed) {
-          throw new Error('it lacks one of generator, discriminator, optG, optD, noise');
-        }
+    return restoreTrainer<DcganTrainConfig, DcganTrainer>(bytes, source, 'dcgan', {
+      label: 'DCGAN',
+      required: ['generator', 'discriminator', 'optG', 'optD', 'noise'],
+      make: (config) => new DcganTrainer(config),
+      load: (trainer, { generator, discriminator, optG, optD, noise }) => {
         trainer.generator.loadStateDict(generator);
         trainer.discriminator.loadStateDict(discriminator);
         trainer.optG.loadStateDict(optG);
         trainer.optD.loadStateDict(optD);
-        if (noise.fixed.shape.join() !== trainer.fixedNoise.shape.join()) throw new Error(`fixed noise shape [${noise.fixed.shape}]`);
-        trainer.fixedNoise.assign(noise.fixed);
-      } catch (error) {
-        trainer.dispose();
-        throw new Error(`${source}: ${(error as Error).message}`);
-      }
-      trainer.step = ckpt.step;
-      setRandomState(ckpt.rng);
-      return trainer;
-    } finally {
-      ckpt.dispose();
-    }
+        loadFixedNoise(trainer.fixedNoise, noise);
+      },
+    });
   }
 
   dispose(): void {

@@ -12,13 +12,13 @@
 import { Tensor, scope, liveTensorCount } from '../tensor';
 import { noGrad } from '../autograd';
 import { randn, tensor } from '../ops/creation';
-import { seed, setRandomState, uniformArray } from '../random';
+import { seed, uniformArray } from '../random';
 import { Adam, emaUpdate } from '../nn/optim';
 import { UNET_CONFIGS, UNet, checkUnetConfig, type UnetConfig, type UnetConfigName } from '../models/unet';
 import {
   NoiseSchedule, SCHEDULE_KINDS, diffusionLoss, sampleDdim, type Denoiser, type SampleResult, type ScheduleKind,
 } from '../models/diffusion';
-import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import { readCheckpoint, restoreTrainer, writeCheckpoint } from './checkpoint';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -246,30 +246,16 @@ export class DiffusionTrainer {
    * in errors.
    */
   static fromCheckpoint(bytes: Uint8Array, source: string): DiffusionTrainer {
-    const ckpt = readCheckpoint<DiffusionTrainConfig>(bytes, source, 'diffusion');
-    try {
-      let trainer: DiffusionTrainer;
-      try {
-        trainer = new DiffusionTrainer(ckpt.config);
-      } catch (error) {
-        throw new Error(`${source}: bad diffusion config in the checkpoint: ${(error as Error).message}`);
-      }
-      try {
-        const { model, ema, opt } = ckpt.parts;
-        if (!model || !ema || !opt) throw new Error('it lacks one of model, ema, opt');
+    return restoreTrainer<DiffusionTrainConfig, DiffusionTrainer>(bytes, source, 'diffusion', {
+      label: 'diffusion',
+      required: ['model', 'ema', 'opt'],
+      make: (config) => new DiffusionTrainer(config),
+      load: (trainer, { model, ema, opt }) => {
         trainer.model.loadStateDict(model);
         trainer.ema.loadStateDict(ema);
         trainer.opt.loadStateDict(opt);
-      } catch (error) {
-        trainer.dispose();
-        throw new Error(`${source}: ${(error as Error).message}`);
-      }
-      trainer.step = ckpt.step;
-      setRandomState(ckpt.rng);
-      return trainer;
-    } finally {
-      ckpt.dispose();
-    }
+      },
+    });
   }
 
   dispose(): void {

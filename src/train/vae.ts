@@ -19,7 +19,7 @@ import {
   VAE_CONFIGS, Vae, checkVaeConfig, logitsToImages, reconstructionFor, reparameterize, vaeLossTerms,
   type VaeConfig, type VaeConfigName,
 } from '../models/vae';
-import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import { loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
 import { imageGrid, joinPictures, encodePng, type Picture } from './picture';
 import type { Dataset, Loader } from '../data/dataset';
 import type { Trainable } from './run';
@@ -345,31 +345,16 @@ export class VaeTrainer {
    * in errors.
    */
   static fromCheckpoint(bytes: Uint8Array, source: string): VaeTrainer {
-    const ckpt = readCheckpoint<VaeTrainConfig>(bytes, source, 'vae');
-    try {
-      let trainer: VaeTrainer;
-      try {
-        trainer = new VaeTrainer(ckpt.config);
-      } catch (error) {
-        throw new Error(`${source}: bad VAE config in the checkpoint: ${(error as Error).message}`);
-      }
-      try {
-        const { model, opt, noise } = ckpt.parts;
-        if (!model || !opt || !noise?.fixed) throw new Error('it lacks one of model, opt, noise');
+    return restoreTrainer<VaeTrainConfig, VaeTrainer>(bytes, source, 'vae', {
+      label: 'VAE',
+      required: ['model', 'opt', 'noise'],
+      make: (config) => new VaeTrainer(config),
+      load: (trainer, { model, opt, noise }) => {
         trainer.model.loadStateDict(model);
         trainer.opt.loadStateDict(opt);
-        if (noise.fixed.shape.join() !== trainer.fixedNoise.shape.join()) throw new Error(`fixed noise shape [${noise.fixed.shape}]`);
-        trainer.fixedNoise.assign(noise.fixed);
-      } catch (error) {
-        trainer.dispose();
-        throw new Error(`${source}: ${(error as Error).message}`);
-      }
-      trainer.step = ckpt.step;
-      setRandomState(ckpt.rng);
-      return trainer;
-    } finally {
-      ckpt.dispose();
-    }
+        loadFixedNoise(trainer.fixedNoise, noise);
+      },
+    });
   }
 
   dispose(): void {
