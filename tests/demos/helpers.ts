@@ -40,7 +40,18 @@ export async function screenshots(page: Page, testInfo: TestInfo, name: string):
 /** The page must not scroll sideways at phone width: nothing wider than the window. */
 export async function expectNoSidewaysScroll(page: Page): Promise<void> {
   await page.setViewportSize(PHONE);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  expect(overflow, 'page wider than a phone screen (px)').toBeLessThanOrEqual(1);
+  // two frames: layout and the charts' resize observers settle as they would for a visitor
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  const { overflow, widest } = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const sticking = Array.from(document.querySelectorAll<HTMLElement>('body *'))
+      .map((e) => ({ e, right: e.getBoundingClientRect().right }))
+      .filter(({ right }) => right > width + 1)
+      .sort((a, b) => b.right - a.right)
+      .slice(0, 3)
+      .map(({ e, right }) => `${e.tagName.toLowerCase()}${e.className ? `.${String(e.className).split(' ').join('.')}` : ''}${e.dataset.testid ? `[${e.dataset.testid}]` : ''} to ${Math.round(right)}px`);
+    return { overflow: document.documentElement.scrollWidth - width, widest: sticking };
+  });
+  expect(overflow, `page wider than a phone screen (px); past the edge: ${widest.join(', ')}`).toBeLessThanOrEqual(1);
   await page.setViewportSize(LAPTOP);
 }
