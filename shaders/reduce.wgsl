@@ -1,9 +1,15 @@
 // Row reductions: out[r] = op over c of x[r, c], x: [rows, cols] row-major.
 //
-// A workgroup owns one row (rows beyond 65535 wrap into the grid's y).
-// Each of its WG threads folds a strided share of the columns
-// (c = t, t + WG, ...), so reads are coalesced across the workgroup; the WG
-// partial results then meet in a tree in workgroup memory (log2(WG) steps).
+// Long rows (sum, max_op, min_op): a workgroup owns one row (rows beyond
+// 65535 wrap into the grid's y). Each of its WG threads folds a strided
+// share of the columns (c = t, t + WG, ...), so reads are coalesced across
+// the workgroup; the WG partial results then meet in a tree in workgroup
+// memory (log2(WG) steps).
+// Short rows (sum_short, max_short, min_short): one thread owns one row and
+// folds it alone, WG rows to a workgroup. A gradient summed over a
+// broadcast (a bias, a per-channel shift: 64 rows of 256, say) would
+// otherwise give each row WG threads that mostly idle through log2(WG)
+// barriers: on SwiftShader, a CPU, that cost 10× the arithmetic.
 // Reductions over other dims are first made rows by a gather (permute).
 // WG must be a power of two.
 
@@ -76,4 +82,31 @@ fn reduce_row(op: u32, row: u32, t: u32) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= p.rows) { return; }
   reduce_row(2u, row, t);
+}
+
+fn reduce_short(op: u32, row: u32) {
+  var acc = identity(op);
+  let base = row * p.cols;
+  for (var c = 0u; c < p.cols; c++) {
+    acc = combine(op, acc, x[base + c]);
+  }
+  out[row] = acc;
+}
+
+@compute @workgroup_size(WG) fn sum_short(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.rows) { return; }
+  reduce_short(0u, row);
+}
+
+@compute @workgroup_size(WG) fn max_short(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.rows) { return; }
+  reduce_short(1u, row);
+}
+
+@compute @workgroup_size(WG) fn min_short(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.rows) { return; }
+  reduce_short(2u, row);
 }

@@ -28,6 +28,9 @@ function checkRank(op: string, shape: number[]): void {
   }
 }
 
+/** Rows up to this long are reduced by one thread each: a loop of ≤ 1024 adds is short on any GPU. */
+const SHORT_ROW = 1024;
+
 /**
  * Threads of a matmul workgroup along one side of the output: the shader's
  * default, or for a side shorter than the default tile the smallest power
@@ -158,10 +161,12 @@ export class WebGpuBackend implements Backend {
   reduce(op: ReduceOp, x: Storage, rows: number, cols: number): Storage {
     const out = this.alloc(rows);
     if (rows > 0) {
-      const entry = op === 'sum' ? 'sum' : `${op}_op`;
+      // A thread per row while rows are short (shaders/reduce.wgsl says why), a workgroup per row past that.
+      const short = cols <= SHORT_ROW;
+      const entry = short ? `${op}_short` : op === 'sum' ? 'sum' : `${op}_op`;
       this.ctx.dispatch({
         shader: 'reduce', entry, params: { rows, cols },
-        buffers: { x: this.buf(x), out: out.buffer }, groups: gridFor(rows, 1),
+        buffers: { x: this.buf(x), out: out.buffer }, groups: gridFor(rows, short ? shaderConstant('reduce', 'WG') : 1),
       });
     }
     return out;
