@@ -6,13 +6,13 @@ import { DCGAN_CONFIGS, type DcganConfigName } from '../src/models/dcgan';
 import { DCGAN_RUNS, DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { drawImages, pixelCanvas } from './train/canvas';
-import { TrainingPage, type ModelKind } from './train/training-page';
+import { TrainingPage, trainOnImages, type ModelKind } from './train/training-page';
 
 const dcgan: ModelKind<DcganTrainer> = {
   kind: 'dcgan',
   configNames: Object.keys(DCGAN_CONFIGS),
   lossNames: ['lossD', 'lossG'],
-  defaultLr: () => 2e-4,
+  defaultLr: (name) => DCGAN_RUNS[name as DcganConfigName].lr,
   defaultBatch: (name) => DCGAN_RUNS[name as DcganConfigName].batch,
   defaultSampleEvery: (onCpu) => (onCpu ? 5 : 25),
   imageSize: (name) => DCGAN_CONFIGS[name as DcganConfigName].imageSize,
@@ -23,15 +23,7 @@ const dcgan: ModelKind<DcganTrainer> = {
     }));
   },
   fromCheckpoint: (bytes, source) => DcganTrainer.fromCheckpoint(bytes, source),
-  async trainStep(trainer, loader) {
-    const { images, labels } = loader.tensors(trainer.step);
-    try {
-      return await trainer.trainStep(images);
-    } finally {
-      images.dispose();
-      labels.dispose();
-    }
-  },
+  trainStep: trainOnImages,
   sampleGrid: (trainer) => trainer.sample(),
 };
 

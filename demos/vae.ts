@@ -8,7 +8,7 @@ import { defaultInterpolationMode, latentMap, type LatentMap } from '../src/trai
 import { slerpRows } from '../src/train/dcgan';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { canvasPixels, drawImages, drawPicture, pixelCanvas } from './train/canvas';
-import { TrainingPage, type ModelKind } from './train/training-page';
+import { TrainingPage, trainOnImages, type ModelKind } from './train/training-page';
 
 const vae: ModelKind<VaeTrainer> = {
   kind: 'vae',
@@ -25,15 +25,7 @@ const vae: ModelKind<VaeTrainer> = {
     }));
   },
   fromCheckpoint: (bytes, source) => VaeTrainer.fromCheckpoint(bytes, source),
-  async trainStep(trainer, loader) {
-    const { images, labels } = loader.tensors(trainer.step);
-    try {
-      return await trainer.trainStep(images);
-    } finally {
-      images.dispose();
-      labels.dispose();
-    }
-  },
+  trainStep: trainOnImages,
   sampleGrid: (trainer) => trainer.sample(),
 };
 

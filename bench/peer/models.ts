@@ -19,6 +19,21 @@ import type { Tfjs } from './tfjs';
 import type * as TF from '@tensorflow/tfjs';
 
 /**
+ * A training-step case: each side runs one whole step and returns its
+ * losses. The two sides start from different random inits or noise, so
+ * the check is that the losses are of the same kind, not equal.
+ */
+function trainingStepCase(parts: { name: string; flops: number; ours: () => Promise<number[]>; theirs: () => Promise<number[]>; dispose: () => void }): Case {
+  const side = (run: () => Promise<number[]>) => ({
+    run,
+    sync: async () => {},
+    free: () => {},
+    values: async (h: unknown) => new Float32Array(h as number[]),
+  });
+  return { name: parts.name, kind: 'training step', flops: parts.flops, tolerance: Infinity, ours: side(parts.ours), theirs: side(parts.theirs), dispose: parts.dispose };
+}
+
+/**
  * FLOPs of one DCGAN step as the trainer runs it, in multiply-adds × 2:
  * G forward once (g), D forward three times (real and fake for the D
  * step, fake again for the G step), D backward three times (two in the D
@@ -120,35 +135,22 @@ export function dcganStepCase(tf: Tfjs, quick: boolean): Case {
   const real = wg.tensor(realData, [batch, 3, s, s]);
   const theirs = tfDcgan(tf, config, batch, config.lr);
   const tReal = tf.tensor4d(nchwToNhwc(realData, batch, 3, s, s), [batch, s, s, 3]);
-  const losses = (h: unknown) => new Float32Array(h as [number, number]);
-  return {
+  return trainingStepCase({
     name: `DCGAN '${config.configName}' ${s}×${s}×3, batch ${batch}`,
-    kind: 'training step',
     flops: dcganFlops(config, batch),
-    // Two different random inits: the check is that both losses start near 2·ln 2 and ln 2, not equality.
-    tolerance: Infinity,
-    ours: {
-      run: async () => {
-        const m = await trainer.trainStep(real as Tensor);
-        return [m.lossD, m.lossG];
-      },
-      sync: async () => {},
-      free: () => {},
-      values: async (h) => losses(h),
+    // both losses start near 2·ln 2 and ln 2
+    ours: async () => {
+      const m = await trainer.trainStep(real as Tensor);
+      return [m.lossD, m.lossG];
     },
-    theirs: {
-      run: () => theirs.step(tReal),
-      sync: async () => {},
-      free: () => {},
-      values: async (h) => losses(h),
-    },
+    theirs: () => theirs.step(tReal),
     dispose() {
       trainer.dispose();
       real.dispose();
       theirs.dispose();
       tReal.dispose();
     },
-  };
+  });
 }
 
 // ---------------------------------------------------------------- VAE
@@ -226,32 +228,19 @@ export function vaeStepCase(tf: Tfjs, quick: boolean): Case {
   const forwardFlops = summary(trainer.model, [batch, 1, s, s]).totalFlops;
   const theirs = tfVae(tf, config, batch, config.lr);
   const tReal = tf.tensor4d(nchwToNhwc(data, batch, 1, s, s), [batch, s, s, 1]);
-  const single = (h: unknown) => new Float32Array([h as number]);
-  return {
+  return trainingStepCase({
     name: `VAE '${config.configName}' ${s}×${s}×1, latent ${config.latent}, batch ${batch}`,
-    kind: 'training step',
     flops: modelStepFlops(forwardFlops),
-    // Two different random inits and noise: the negative ELBOs are of the same kind, not equal.
-    tolerance: Infinity,
-    ours: {
-      run: async () => (await trainer.trainStep(real as Tensor)).loss,
-      sync: async () => {},
-      free: () => {},
-      values: async (h) => single(h),
-    },
-    theirs: {
-      run: () => theirs.step(tReal),
-      sync: async () => {},
-      free: () => {},
-      values: async (h) => single(h),
-    },
+    // negative ELBOs of the same kind
+    ours: async () => [(await trainer.trainStep(real as Tensor)).loss],
+    theirs: async () => [await theirs.step(tReal)],
     dispose() {
       trainer.dispose();
       real.dispose();
       theirs.dispose();
       tReal.dispose();
     },
-  };
+  });
 }
 
 // ---------------------------------------------------------------- U-Net (diffusion)
@@ -299,25 +288,12 @@ export async function unetStepCase(tf: Tfjs, quick: boolean): Promise<Case> {
     [loss, signal, noiseLevel, featureTensor].forEach((x) => x.dispose());
     return value;
   }
-  const single = (h: unknown) => new Float32Array([h as number]);
-  return {
+  return trainingStepCase({
     name: `U-Net '${config.configName}' ${size}×${size}×1, batch ${batch} (+ EMA)`,
-    kind: 'training step',
     flops: modelStepFlops(forwardFlops),
-    // Random t and ε on each side: both losses start near E[ε²] = 1 (the output conv starts at zero), not equal.
-    tolerance: Infinity,
-    ours: {
-      run: async () => (await trainer.trainStep(real as Tensor)).loss,
-      sync: async () => {},
-      free: () => {},
-      values: async (h) => single(h),
-    },
-    theirs: {
-      run: () => theirStep(),
-      sync: async () => {},
-      free: () => {},
-      values: async (h) => single(h),
-    },
+    // random t and ε on each side: both losses start near E[ε²] = 1 (the output conv starts at zero)
+    ours: async () => [(await trainer.trainStep(real as Tensor)).loss],
+    theirs: async () => [await theirStep()],
     dispose() {
       trainer.dispose();
       real.dispose();
@@ -326,5 +302,5 @@ export async function unetStepCase(tf: Tfjs, quick: boolean): Promise<Case> {
       opt.dispose();
       tReal.dispose();
     },
-  };
+  });
 }

@@ -14,7 +14,7 @@ import { VaeTrainer } from '../train/vae';
 import type { Tensor } from '../tensor';
 import { normalArray } from '../random';
 import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
-import { startProgress } from './progress';
+import { progressMode, startProgress } from './progress';
 
 export const TRAIN_CLASSIFIER_FLAGS: Flags = {
   data: { type: 'string', default: 'mnist', help: 'mnist | shapes (labelled data)' },
@@ -59,7 +59,7 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
   const metrics = join(out, 'metrics.jsonl');
   writeFileSync(metrics, '');
-  const mode = values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
+  const mode = progressMode(values);
   if (mode !== 'json') console.log(`wgrad: classifier (width ${width}) on ${data} ${size}×${size}: ${train.count} train, ${test.count} test images, batch ${batch}, ${wg.backendName()} backend`);
   const progress = startProgress(mode, 'classifier', 0, steps, ['loss', 'accuracy']);
   const { model, testAccuracy } = await trainClassifier({

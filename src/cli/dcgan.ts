@@ -6,18 +6,17 @@ import { Loader, openDataset } from '../data/dataset';
 import { DCGAN_CONFIGS, type DcganConfigName } from '../models/dcgan';
 import { DCGAN_RUNS } from '../train/dcgan';
 import { DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows } from '../train/dcgan';
-import { runTraining, TrainingDiverged } from '../train/run';
 import { encodeGif, encodePng, imageGrid } from '../train/picture';
 import { normalArray } from '../random';
 import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
-import { startProgress, type ProgressMode } from './progress';
+import { progressMode, runTrainCommand } from './progress';
 
 export const TRAIN_DCGAN_FLAGS: Flags = {
   data: { type: 'string', default: 'shapes', help: 'shapes | mnist | images:DIR' },
   config: { type: 'string', default: 'auto', help: `${Object.keys(DCGAN_CONFIGS).join(' | ')} | auto (tiny on a CPU adapter such as SwiftShader, else small)` },
   steps: { type: 'string', help: 'train until this many steps in total (default: the config\'s)' },
   batch: { type: 'string', help: 'images per step (default: the config\'s)' },
-  lr: { type: 'string', default: '0.0002', help: 'Adam learning rate (betas 0.5, 0.999)' },
+  lr: { type: 'string', help: 'Adam learning rate, betas 0.5, 0.999 (default: the config\'s, tiny 1e-3, else 2e-4)' },
   seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
   out: { type: 'string', default: 'runs/dcgan', help: 'the run folder' },
   resume: { type: 'string', help: 'a checkpoint to continue from (its config wins)' },
@@ -37,10 +36,6 @@ export const SAMPLE_DCGAN_FLAGS: Flags = {
   seed: { type: 'string', default: '0', help: 'seeds the noise' },
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
 };
-
-function progressMode(values: Record<string, unknown>): ProgressMode {
-  return values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
-}
 
 export async function trainDcgan(args: string[]): Promise<number> {
   const command = 'wgrad train dcgan';
@@ -79,7 +74,7 @@ export async function trainDcgan(args: string[]): Promise<number> {
         channels: probe.channels,
         data,
         batch: values.batch === undefined ? run.batch : intFlag(command, values, 'batch', 2),
-        lr: positiveFlag(command, values, 'lr'),
+        lr: values.lr === undefined ? undefined : positiveFlag(command, values, 'lr'),
         seed: intFlag(command, values, 'seed', 0),
       }),
     );
@@ -93,37 +88,11 @@ export async function trainDcgan(args: string[]): Promise<number> {
     console.log(`wgrad: DCGAN '${config.configName}' on ${dataset.name} (${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}), ` +
       `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
   }
-  const progress = startProgress(mode, 'dcgan', trainer.step, steps, ['lossD', 'lossG', 'dReal', 'dFake']);
-  const times: number[] = [];
   try {
-    const result = await runTraining(dcganTrainable(trainer, loader), {
-      out, steps, sampleEvery, checkpointEvery,
-      onStep: (m) => {
-        times.push(m.ms);
-        progress.update(m);
-      },
+    return await runTrainCommand(dcganTrainable(trainer, loader), {
+      mode, label: 'dcgan', shown: ['lossD', 'lossG', 'dReal', 'dFake'], out, steps, sampleEvery, checkpointEvery,
+      describeLast: (last) => `lossD ${last.lossD.toFixed(3)}, lossG ${last.lossG.toFixed(3)}`,
     });
-    progress.stop();
-    if (mode !== 'json') {
-      const last = result.last;
-      const sorted = times.slice(1).sort((a, b) => a - b);
-      const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
-      console.log(`done: ${result.steps} steps` + (last ? `, lossD ${last.lossD.toFixed(3)}, lossG ${last.lossG.toFixed(3)}` : '') +
-        (Number.isFinite(median) ? `, median ${median.toFixed(1)} ms/step` : ''));
-      console.log(`samples     ${result.files.samples}/`);
-      console.log(`evolution   ${result.files.evolution}`);
-      console.log(`loss plot   ${result.files.lossPlot}`);
-      console.log(`metrics     ${result.files.metrics}`);
-      console.log(`checkpoint  ${result.files.checkpoint}`);
-    }
-    return 0;
-  } catch (error) {
-    progress.stop();
-    if (error instanceof TrainingDiverged) {
-      console.error(`wgrad: ${error.message}`);
-      return 1;
-    }
-    throw error;
   } finally {
     trainer.dispose();
   }

@@ -8,10 +8,9 @@ import { SCHEDULE_KINDS, sampleDdim, sampleDdpm, type SampleOptions, type Sample
 import {
   DIFFUSION_DEFAULT_STEPS, DIFFUSION_RUNS, DiffusionTrainer, classRows, diffusionTrainConfig, diffusionTrainable, gridColumns, loadDenoiser,
 } from '../train/diffusion';
-import { runTraining, TrainingDiverged } from '../train/run';
 import { encodeGif, encodePng, imageGrid, type Picture } from '../train/picture';
 import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
-import { startProgress, type ProgressMode } from './progress';
+import { progressMode, runTrainCommand } from './progress';
 import { registerGenerator } from './classifier';
 
 export const TRAIN_DIFFUSION_FLAGS: Flags = {
@@ -77,10 +76,6 @@ registerGenerator('diffusion', async (bytes, path, n, seed) => {
   }
 });
 const GIF_MAX_FRAMES = 60;
-
-function progressMode(values: FlagValues): ProgressMode {
-  return values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
-}
 
 /** The flag as a finite number ≥ 0. */
 function nonNegativeFlag(command: string, values: FlagValues, name: string): number {
@@ -156,38 +151,14 @@ export async function trainDiffusion(args: string[]): Promise<number> {
         `on ${dataset.name} (${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}), ` +
         `batch ${config.batch}, lr ${config.lr}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
     }
-    const progress = startProgress(mode, 'diffusion', trainer.step, steps, ['loss']);
-    const times: number[] = [];
-    try {
-      const result = await runTraining(diffusionTrainable(trainer, loader), {
-        out, steps, sampleEvery, checkpointEvery,
-        onStep: (m) => {
-          times.push(m.ms);
-          progress.update(m);
-        },
-      });
-      progress.stop();
-      if (mode !== 'json') {
-        const last = result.last;
-        const sorted = times.slice(1).sort((a, b) => a - b);
-        const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
-        console.log(`done: ${result.steps} steps` + (last ? `, loss ${last.loss.toFixed(4)}` : '') +
-          (Number.isFinite(median) ? `, median ${median.toFixed(1)} ms/step` : ''));
-        console.log(`samples     ${result.files.samples}/  (EMA weights, DDIM ${config.sampleSteps} steps)`);
-        console.log(`evolution   ${result.files.evolution}`);
-        console.log(`loss plot   ${result.files.lossPlot}`);
-        console.log(`metrics     ${result.files.metrics}`);
-        console.log(`checkpoint  ${result.files.checkpoint}`);
-      }
-      return 0;
-    } catch (error) {
-      progress.stop();
-      if (error instanceof TrainingDiverged) {
-        console.error(`wgrad: ${error.message}`);
-        return 1;
-      }
-      throw error;
-    }
+    return await runTrainCommand(diffusionTrainable(trainer, loader), {
+      mode, label: 'diffusion', shown: ['loss'], out, steps, sampleEvery, checkpointEvery,
+      describeLast: (last) => `loss ${last.loss.toFixed(4)}`,
+      fileList: (f) => [
+        ['samples', `${f.samples}/  (EMA weights, DDIM ${config.sampleSteps} steps)`], ['evolution', f.evolution],
+        ['loss plot', f.lossPlot], ['metrics', f.metrics], ['checkpoint', f.checkpoint],
+      ],
+    });
   } finally {
     trainer.dispose();
   }

@@ -3,7 +3,7 @@
 // seconds when the output is a file or a pipe, JSON lines with --json, and
 // nothing with --quiet.
 import cliProgress from 'cli-progress';
-import type { StepMetrics } from '../train/run';
+import { runTraining, TrainingDiverged, type RunOptions, type RunResult, type StepMetrics, type Trainable } from '../train/run';
 
 export type ProgressMode = 'bar' | 'json' | 'quiet';
 
@@ -54,4 +54,62 @@ export function startProgress(mode: ProgressMode, label: string, firstStep: numb
       bar.stop();
     },
   };
+}
+
+/** --json wins over --quiet; the bar otherwise. */
+export function progressMode(values: Record<string, unknown>): ProgressMode {
+  return values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
+}
+
+export interface TrainCommandOptions<M extends StepMetrics> extends Pick<RunOptions, 'out' | 'steps' | 'sampleEvery' | 'checkpointEvery'> {
+  mode: ProgressMode;
+  /** the bar's label: the model's kind */
+  label: string;
+  /** the metrics the bar shows */
+  shown: readonly string[];
+  /** the last step's numbers for the closing line, e.g. `lossD 0.693, lossG 0.701` */
+  describeLast(last: M): string;
+  /** lines between the closing line and the list of files (held-out scores) */
+  extraLines?(): string[];
+  /** the files to list, label first; default: the run folder's standard files */
+  fileList?(files: RunResult['files']): [string, string][];
+}
+
+/**
+ * Runs `wgrad train <model>`'s loop with progress, then prints what it
+ * made: the closing line (steps, last losses, median ms per step, the first
+ * step left out as warm-up) and the files. A diverged run prints why and
+ * returns exit code 1, keeping the last good checkpoint.
+ */
+export async function runTrainCommand<M extends StepMetrics>(trainable: Trainable<M>, options: TrainCommandOptions<M>): Promise<number> {
+  const { mode, out, steps, sampleEvery, checkpointEvery } = options;
+  const progress = startProgress(mode, options.label, trainable.step, steps, options.shown);
+  const times: number[] = [];
+  let result: RunResult;
+  try {
+    result = await runTraining(trainable, {
+      out, steps, sampleEvery, checkpointEvery,
+      onStep: (m) => {
+        times.push(m.ms);
+        progress.update(m);
+      },
+    });
+  } catch (error) {
+    progress.stop();
+    if (!(error instanceof TrainingDiverged)) throw error;
+    console.error(`wgrad: ${error.message}`);
+    return 1;
+  }
+  progress.stop();
+  if (mode === 'json') return 0;
+  const sorted = times.slice(1).sort((a, b) => a - b);
+  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
+  console.log(`done: ${result.steps} steps` + (result.last ? `, ${options.describeLast(result.last as M)}` : '') +
+    (Number.isFinite(median) ? `, median ${median.toFixed(1)} ms/step` : ''));
+  for (const line of options.extraLines?.() ?? []) console.log(line);
+  const f = result.files;
+  const rows = options.fileList?.(f) ?? [['samples', `${f.samples}/`], ['evolution', f.evolution], ['loss plot', f.lossPlot], ['metrics', f.metrics], ['checkpoint', f.checkpoint]];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  for (const [label, path] of rows) console.log(`${label.padEnd(width)}${path}`);
+  return 0;
 }

@@ -7,10 +7,9 @@ import { decodeImage, fitImage } from '../data/images';
 import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS, type VaeConfigName } from '../models/vae';
 import { VaeTrainer, vaeTrainConfig, vaeTrainable, type VaeTrainConfig } from '../train/vae';
 import { defaultInterpolationMode, interpolateLatents, latentMap, type InterpolationMode } from '../train/latent';
-import { runTraining, TrainingDiverged } from '../train/run';
 import { encodeGif, encodePng, imageGrid, joinPictures } from '../train/picture';
 import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
-import { startProgress, type ProgressMode } from './progress';
+import { progressMode, runTrainCommand } from './progress';
 
 const configHelp = Object.entries(VAE_CONFIGS).map(([name, c]) => `${name} ${c.latent}`).join(', ');
 
@@ -53,10 +52,6 @@ export const INTERPOLATE_VAE_FLAGS: Flags = {
   out: { type: 'string', default: 'interpolation.gif', help: 'the GIF; a PNG strip goes beside it (.png)' },
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
 };
-
-function progressMode(values: FlagValues): ProgressMode {
-  return values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
-}
 
 /** The flag as a finite number ≥ 0. */
 function nonNegativeFlag(command: string, values: FlagValues, name: string): number {
@@ -150,47 +145,22 @@ export async function trainVae(args: string[]): Promise<number> {
         `(${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}; held out: the first ${Math.min(config.heldOut, heldOut.count)} test images), ` +
         `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
     }
-    const progress = startProgress(mode, 'vae', trainer.step, steps, ['loss', 'recon', 'kl']);
-    const times: number[] = [];
-    try {
-      const result = await runTraining(trainable, {
-        out, steps, sampleEvery, checkpointEvery,
-        onStep: (m) => {
-          times.push(m.ms);
-          progress.update(m);
-        },
-      });
-      progress.stop();
-      if (mode !== 'json') {
-        const last = result.last;
-        const sorted = times.slice(1).sort((a, b) => a - b);
-        const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
-        console.log(`done: ${result.steps} steps` +
-          (last ? `, loss ${last.loss.toFixed(2)} (recon ${last.recon.toFixed(2)}, KL ${last.kl.toFixed(2)})` : '') +
-          (Number.isFinite(median) ? `, median ${median.toFixed(1)} ms/step` : ''));
+    return await runTrainCommand(trainable, {
+      mode, label: 'vae', shown: ['loss', 'recon', 'kl'], out, steps, sampleEvery, checkpointEvery,
+      describeLast: (last) => `loss ${last.loss.toFixed(2)} (recon ${last.recon.toFixed(2)}, KL ${last.kl.toFixed(2)})`,
+      extraLines: () => {
         const evaluations = trainable.evaluations;
-        if (evaluations.length) {
-          const first = evaluations[0];
-          const final = evaluations[evaluations.length - 1];
-          const describe = (e: typeof first) => `${e.nelbo.toFixed(2)} at step ${e.step} (recon ${e.recon.toFixed(2)}, KL ${e.kl.toFixed(2)})`;
-          console.log(`held-out negative ELBO per image: ${evaluations.length > 1 ? `${describe(first)} → ` : ''}${describe(final)}`);
-        }
-        console.log(`samples          ${result.files.samples}/`);
-        console.log(`reconstructions  ${resolve(out, 'reconstructions')}/`);
-        console.log(`evolution        ${result.files.evolution}`);
-        console.log(`loss plot        ${result.files.lossPlot}`);
-        console.log(`metrics          ${result.files.metrics}`);
-        console.log(`checkpoint       ${result.files.checkpoint}`);
-      }
-      return 0;
-    } catch (error) {
-      progress.stop();
-      if (error instanceof TrainingDiverged) {
-        console.error(`wgrad: ${error.message}`);
-        return 1;
-      }
-      throw error;
-    }
+        if (!evaluations.length) return [];
+        const first = evaluations[0];
+        const final = evaluations[evaluations.length - 1];
+        const describe = (e: typeof first) => `${e.nelbo.toFixed(2)} at step ${e.step} (recon ${e.recon.toFixed(2)}, KL ${e.kl.toFixed(2)})`;
+        return [`held-out negative ELBO per image: ${evaluations.length > 1 ? `${describe(first)} → ` : ''}${describe(final)}`];
+      },
+      fileList: (f) => [
+        ['samples', `${f.samples}/`], ['reconstructions', `${resolve(out, 'reconstructions')}/`], ['evolution', f.evolution],
+        ['loss plot', f.lossPlot], ['metrics', f.metrics], ['checkpoint', f.checkpoint],
+      ],
+    });
   } finally {
     trainer.dispose();
   }

@@ -32,9 +32,15 @@ export interface DcganConfig {
   discriminatorWidth: number;
 }
 
-/** Named sizes: tiny for SwiftShader (CPU WebGPU), small and base for real GPUs. */
+/**
+ * Named sizes: tiny for SwiftShader (CPU WebGPU), small and base for real
+ * GPUs. tiny's generator is twice as wide as its discriminator: the output
+ * layer's fan-in (width × 4 taps per pixel) sets how far one Adam step can
+ * move a pixel, and at width 8 the generator could not even darken the
+ * background within a few hundred steps while the discriminator won.
+ */
 export const DCGAN_CONFIGS = {
-  tiny: { imageSize: 32, latent: 16, generatorWidth: 8, discriminatorWidth: 8 },
+  tiny: { imageSize: 32, latent: 16, generatorWidth: 16, discriminatorWidth: 8 },
   small: { imageSize: 32, latent: 64, generatorWidth: 32, discriminatorWidth: 32 },
   base: { imageSize: 64, latent: 100, generatorWidth: 64, discriminatorWidth: 64 },
 } as const satisfies Record<string, Omit<DcganConfig, 'channels'>>;
