@@ -152,6 +152,21 @@ describe('memory', () => {
     const mem = wg.memory();
     expect(mem.bytesPooled).toBeGreaterThan(0); // freed buffers went back to the pool
   });
+
+  for (const backend of ['webgpu', 'cpu'] as const) {
+    it(`${backend}: write() refills a storage in place, after the ops recorded before it and before those after`, async () => {
+      await withBackend(backend, async () => {
+        const x = wg.tensor([1, 2, 3]);
+        const before = x.mul(10); // recorded before the write: sees 1, 2, 3
+        x.backend.write(x.storageFor('test'), new Float32Array([4, 5, 6]));
+        const after = x.mul(10);
+        expect(Array.from(await before.toArray())).toEqual([10, 20, 30]);
+        expect(Array.from(await after.toArray())).toEqual([40, 50, 60]);
+        expect(() => x.backend.write(x.storageFor('test'), new Float32Array(2))).toThrow(/write\(\) of 2 values into a storage of 3/);
+        for (const t of [x, before, after]) t.dispose();
+      });
+    });
+  }
 });
 
 describe('a lost device', () => {

@@ -126,6 +126,8 @@ export interface BackendMemory {
   peakBytes: number;
   /** webgpu: bind groups created so far; a step that replays the last one's graph adds none */
   bindGroups?: number;
+  /** webgpu: GPU buffers created so far (pooled storage, upload and readback staging) */
+  buffersCreated?: number;
 }
 
 export interface Backend {
@@ -135,6 +137,12 @@ export interface Backend {
   fromArray(data: ArrayLike<number>): Storage;
   /** A storage of `size` elements, all `value`. */
   full(size: number, value: number): Storage;
+  /**
+   * Overwrites x's values with `data` (x.size of them), after everything
+   * recorded before and before everything recorded after: a buffer that
+   * lives across the steps of a loop gets new numbers without a new buffer.
+   */
+  write(x: Storage, data: Float32Array): void;
   /** The storage's contents (float32 on the GPU, float64 on the CPU). */
   read(x: Storage): Promise<Float32Array | Float64Array>;
   release(x: Storage): void;

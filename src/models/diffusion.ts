@@ -22,9 +22,9 @@
 import { Tensor, scope, keep } from '../tensor';
 import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
-import { randn, tensor } from '../ops/creation';
+import { randn, tensor, zeros } from '../ops/creation';
 import { mseLoss } from '../ops/loss';
-import { getRandomState, seed as seedStream, setRandomState } from '../random';
+import { getRandomState, normalArray, seed as seedStream, setRandomState } from '../random';
 import { UNet, timeFeatureSize, timestepFeatures } from './unet';
 
 export type ScheduleKind = 'linear' | 'cosine';
@@ -323,9 +323,9 @@ type Step = (xt: Tensor, index: number, features: Tensor, conditioning: Conditio
 /**
  * The loop both samplers share. Everything that lives across steps is made
  * before the first one: the timestep features of every step (one upload),
- * the label embedding, x_T. Each step runs in a scope that frees all it
- * made but x_{t−1}; the only upload inside a step is its noise, when it
- * has any.
+ * the label embedding, x_T, the noise buffer. Each step runs in a scope
+ * that frees all it made but x_{t−1}; the only upload inside a step is its
+ * noise, when it has any, written into the same buffer every time.
  */
 async function runSampler(denoiser: Denoiser, options: SampleOptions, timesteps: number[], step: Step, needsNoise: (index: number) => boolean): Promise<SampleResult> {
   const { net } = denoiser;
@@ -346,6 +346,13 @@ async function runSampler(denoiser: Denoiser, options: SampleOptions, timesteps:
     if (conditioning.labelEmbedding) own(conditioning.labelEmbedding);
     const features = own(timestepInput(net, timesteps));
     let x = own(randn(shape));
+    // one buffer for every step's noise, refilled in place: a step uploads its numbers, not a new buffer
+    let noise: Tensor | null = null;
+    const freshNoise = (): Tensor => {
+      noise ??= own(zeros(shape));
+      noise.backend.write(noise.storageFor('sampler'), normalArray(noise.size));
+      return noise;
+    };
     let started = 0;
     for (let i = 0; i < timesteps.length; i++) {
       if (i === 1) {
@@ -353,7 +360,8 @@ async function runSampler(denoiser: Denoiser, options: SampleOptions, timesteps:
         started = performance.now();
       }
       const xt = x;
-      const { prev, x0 } = scope(() => step(xt, i, features.slice(0, i, i + 1), conditioning, needsNoise(i) ? randn(shape) : null));
+      const stepNoise = needsNoise(i) ? freshNoise() : null;
+      const { prev, x0 } = scope(() => step(xt, i, features.slice(0, i, i + 1), conditioning, stepNoise));
       x = own(prev);
       try {
         await onStep?.(i, xt, x0);

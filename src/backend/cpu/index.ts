@@ -61,6 +61,12 @@ export class CpuBackend implements Backend {
     return this.adopt(new Float64Array(size).fill(value));
   }
 
+  write(x: Storage, data: Float32Array): void {
+    const target = this.dataOf(x);
+    if (data.length !== target.length) throw new Error(`cpu backend: write() of ${data.length} values into a storage of ${target.length}`);
+    target.set(data);
+  }
+
   // A copy, so that the caller cannot change the storage through it.
   async read(x: Storage): Promise<Float64Array> {
     return this.dataOf(x).slice();

@@ -25,7 +25,8 @@ export function sizeClass(bytes: number): number {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private serial = new WeakMap<GPUBuffer, number>();
-  private made = 0;
+  /** buffers created so far */
+  made = 0;
   bytesInUse = 0;
   bytesPooled = 0;
   peakBytes = 0;

@@ -44,6 +44,8 @@ export class GpuContext {
   private failure: string | null = null;
   readonly flushEvery = 64;
   dispatches = 0;
+  /** staging buffers created for uploads and readbacks */
+  private stagingMade = 0;
 
   constructor(
     // Dawn's instance: were it garbage-collected, the device would die with it.
@@ -123,12 +125,29 @@ export class GpuContext {
     // submitted; queue.writeBuffer would overtake them. A copy recorded in
     // the encoder keeps the order.
     const staging = this.device.createBuffer({ size: data.byteLength, usage: USAGE_COPY_SRC, mappedAtCreation: true });
+    this.stagingMade++;
     new Float32Array(staging.getMappedRange()).set(data);
     staging.unmap();
     this.endPass().copyBufferToBuffer(staging, 0, buffer, 0, data.byteLength);
     this.stagingToDestroy.push(staging);
     this.pending++;
     return buffer;
+  }
+
+  /**
+   * Overwrites the start of `buffer` with `data`, with no staging buffer of
+   * ours: what is recorded is submitted first, so queue.writeBuffer lands
+   * after the dispatches that came before it and before those that follow.
+   */
+  write(buffer: GPUBuffer, data: Float32Array): void {
+    this.check();
+    this.flush();
+    this.device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+  }
+
+  /** GPU buffers created so far: the pool's and the staging ones. */
+  get buffersCreated(): number {
+    return this.pool.made + this.stagingMade;
   }
 
   /** Submits everything recorded so far. */
@@ -154,6 +173,7 @@ export class GpuContext {
       return new Float32Array(0);
     }
     const staging = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    this.stagingMade++;
     this.endPass().copyBufferToBuffer(buffer, 0, staging, 0, bytes);
     this.flush();
     const lost = this.device.lost.then((info) => {

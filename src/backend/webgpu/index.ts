@@ -80,6 +80,11 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
+  write(x: Storage, data: Float32Array): void {
+    if (data.length !== x.size) throw new Error(`webgpu: write() of ${data.length} values into a storage of ${x.size}`);
+    if (data.length > 0) this.ctx.write(this.buf(x), data);
+  }
+
   read(x: Storage): Promise<Float32Array> {
     return this.ctx.read(this.buf(x), x.size);
   }
@@ -93,7 +98,7 @@ export class WebGpuBackend implements Backend {
 
   memory(): BackendMemory {
     const { bytesInUse, bytesPooled, peakBytes } = this.ctx.pool;
-    return { bytesInUse, bytesPooled, peakBytes, bindGroups: this.ctx.bindGroups.created };
+    return { bytesInUse, bytesPooled, peakBytes, bindGroups: this.ctx.bindGroups.created, buffersCreated: this.ctx.buffersCreated };
   }
 
   unary(op: UnaryOp, x: Storage, alpha: number, beta: number): Storage {
