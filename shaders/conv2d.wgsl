@@ -369,6 +369,24 @@ fn conv2d(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   }
 }
 
+// Thin GEMMs (n ≤ 2 columns: one or two image channels on the column
+// side): a thread per 4 rows of one column, k walked straight from the
+// sources, no workgroup memory and no barriers. Grid: x over (row block,
+// column) pairs, WG to a workgroup; z as conv2d's (one split only).
+@compute @workgroup_size(WG)
+fn conv2d_thin(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+  let job = job_for(wid.z);
+  let item = wid.x * WG + t;
+  let col = item % p.n;
+  let row = (item / p.n) * 4u;
+  if (row >= job.m) { return; }
+  var acc = vec4f(0.0);
+  for (var k = 0u; k < job.k; k++) {
+    acc = fma(load_a4(job, row, k), vec4f(load_b4(job, k, col).x), acc);
+  }
+  for (var i = 0u; i < 4u; i++) { store(job, row + i, col, acc[i]); }
+}
+
 // dw[i] = Σ_s partial[s][i]: adds wgrad's split-K layers (a in, out out).
 @compute @workgroup_size(WG)
 fn sum_splits(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -125,6 +125,8 @@ export interface MemoryInfo {
   peakBytes: number;
   /** webgpu: bind groups created so far (cached by buffers: a repeated step adds none) */
   bindGroups?: number;
+  /** webgpu: GPU buffers created so far (pooled, upload and readback staging): a step that replays the last one's adds none */
+  buffersCreated?: number;
 }
 
 export function memory(): MemoryInfo {

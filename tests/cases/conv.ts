@@ -269,6 +269,9 @@ const normCases: Case[] = [
   bnTrain({ shape: [4, 3, 5, 7], affine: false }),
   bnTrain({ shape: [1, 17, 3, 3], note: 'batch 1' }),
   bnTrain({ shape: [8, 64, 4, 4] }),
+  // threads per channel follow its size (webgpu normThreads): 32 above, 64 and 256 here
+  bnTrain({ shape: [4, 3, 32, 32], note: '4096 per channel' }),
+  bnTrain({ shape: [4, 2, 64, 64], note: '16384 per channel' }),
   bnTrain({ shape: [16, 5], note: '2-D input' }),
   bnTrain({ shape: [2, 3, 5, 7], momentum: 0.3, eps: 1e-3, start: 'fixed' }),
   bnTrain({ shape: [2, 17, 1, 1], note: 'two values per channel' }),

@@ -26,6 +26,8 @@ export type ConvMode = 'forward' | 'inputGrad' | 'weightGrad';
 const MODE_NUMBER = { forward: 0, inputGrad: 1, weightGrad: 2, inputGradByPhase: 3 };
 
 export interface ConvPlan {
+  /** conv2d (tiled) or conv2d_thin (a thread per 4 rows of one column) */
+  entry: 'conv2d' | 'conv2d_thin';
   overrides: Overrides;
   params: Record<string, number>;
   groups: [number, number, number];
@@ -54,6 +56,17 @@ function tileFor(m: number, n: number): ConvTile {
   if (n <= 32) return CONV_TILES.medium;
   return CONV_TILES.wide;
 }
+
+/** Threads per workgroup of conv2d_thin. */
+const THIN_THREADS = 64;
+
+/**
+ * A GEMM at most this many columns wide runs conv2d_thin: one or two image
+ * channels on the column side (DCGAN's 1-channel output layer and its
+ * input gradient), where the narrowest tile would compute 8 columns and
+ * throw 6 or 7 away.
+ */
+const THIN_COLUMNS = 2;
 
 /** Workgroups wgrad aims for before it stops splitting k (enough to fill a desktop GPU). */
 const WGRAD_TARGET_WORKGROUPS = 256;
@@ -84,12 +97,28 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
   // that phase can use (conv2d.wgsl, MODE 3): m and k here are the largest
   // phase's, the kernel bounds each phase by its own.
   const byPhase = mode === 'inputGrad' && geo.strideH * geo.strideW > 1 && geo.dilationH === 1 && geo.dilationW === 1;
+  const layers = byPhase ? geo.strideH * geo.strideW : 1;
+  const mLargest = byPhase ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
+  const thinGroups = Math.ceil((Math.ceil(mLargest / 4) * n) / THIN_THREADS);
+  if (!forceTile && mode !== 'weightGrad' && n <= THIN_COLUMNS && thinGroups <= 65535) {
+    const kLargest = byPhase ? og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW) : k;
+    const total = mode === 'forward' ? geo.batch * geo.outChannels * geo.outH * geo.outW : geo.batch * geo.inChannels * geo.inH * geo.inW;
+    return {
+      entry: 'conv2d_thin',
+      overrides: { MODE: byPhase ? MODE_NUMBER.inputGradByPhase : MODE_NUMBER[mode], WG: THIN_THREADS },
+      params: { ...geometryParams(geo), m: mLargest, n, k: kLargest, k_chunk: kLargest, splits: 1, total },
+      groups: [thinGroups, 1, geo.groups * layers],
+      splits: 1,
+      total,
+    };
+  }
   if (byPhase) {
-    const mPhase = geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW);
+    const mPhase = mLargest;
     const tile = forceTile ?? tileFor(mPhase, n);
     const kPhase = og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW);
     const total = geo.batch * geo.inChannels * geo.inH * geo.inW;
     return {
+      entry: 'conv2d',
       overrides: { MODE: MODE_NUMBER.inputGradByPhase, ...tile },
       params: { ...geometryParams(geo), m: mPhase, n, k: kPhase, k_chunk: kPhase, splits: 1, total },
       groups: [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(mPhase / (4 * tile.WG_Y)), geo.groups * geo.strideH * geo.strideW],
@@ -112,6 +141,7 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
       ? geo.batch * geo.inChannels * geo.inH * geo.inW
       : geo.outChannels * cg * taps;
   return {
+    entry: 'conv2d',
     overrides: { MODE: MODE_NUMBER[mode], ...tile },
     params: { ...geometryParams(geo), m, n, k, k_chunk: chunk, splits, total },
     groups: [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(m / (4 * tile.WG_Y)), geo.groups * splits],
