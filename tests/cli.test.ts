@@ -140,5 +140,9 @@ describe('wgrad train / sample dcgan', () => {
     expect(r.stdout).toMatch(/^usage: wgrad train vae \[options\]/);
     expect(r.stdout).toMatch(/--latent/);
     expect(r.stdout).not.toMatch(/train dcgan/);
+    r = wgrad(['sample', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: wgrad sample <model> \[options\]/);
+    expect(r.stdout).toMatch(/sample dcgan[\s\S]*sample diffusion[\s\S]*--sampler/);
   });
 });

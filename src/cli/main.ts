@@ -78,8 +78,14 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`usage: wgrad ${title} [options]\n\n${flagHelp(c.flags)}`);
     return 0;
   };
-  if (command === 'train') return run(`train ${rest[0]}`, pick('train', TRAIN, rest[0]), rest.slice(1));
-  if (command === 'sample') return run(`sample ${rest[0]}`, pick('sample', SAMPLE, rest[0]), rest.slice(1));
+  for (const [name, table] of [['train', TRAIN], ['sample', SAMPLE]] as const) {
+    if (command !== name) continue;
+    if (rest[0] === '--help' || rest[0] === '-h') {
+      console.log(`usage: wgrad ${name} <model> [options]\n\n${Object.entries(table).map(([model, c]) => `  ${name} ${model}\n${flagHelp(c.flags)}`).join('\n\n')}`);
+      return 0;
+    }
+    return run(`${name} ${rest[0]}`, pick(name, table, rest[0]), rest.slice(1));
+  }
   if (command in OTHER) return run(command, OTHER[command], rest);
   console.error(`wgrad: unknown command '${command}'; valid: info, train, sample${Object.keys(OTHER).map((c) => `, ${c}`).join('')}, help\n\n${usage()}`);
   return 2;
