@@ -99,32 +99,20 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
   const byPhase = mode === 'inputGrad' && geo.strideH * geo.strideW > 1 && geo.dilationH === 1 && geo.dilationW === 1;
   const layers = byPhase ? geo.strideH * geo.strideW : 1;
   const mLargest = byPhase ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
+  const kLargest = byPhase ? og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW) : k;
   const thinGroups = Math.ceil((Math.ceil(mLargest / 4) * n) / THIN_THREADS);
-  if (!forceTile && mode !== 'weightGrad' && n <= THIN_COLUMNS && thinGroups <= 65535) {
-    const kLargest = byPhase ? og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW) : k;
+  const thin = !forceTile && mode !== 'weightGrad' && n <= THIN_COLUMNS && thinGroups <= 65535;
+  if (thin || byPhase) {
+    // one pass, no splits: C written directly
     const total = mode === 'forward' ? geo.batch * geo.outChannels * geo.outH * geo.outW : geo.batch * geo.inChannels * geo.inH * geo.inW;
-    return {
-      entry: 'conv2d_thin',
-      overrides: { MODE: byPhase ? MODE_NUMBER.inputGradByPhase : MODE_NUMBER[mode], WG: THIN_THREADS },
-      params: { ...geometryParams(geo), m: mLargest, n, k: kLargest, k_chunk: kLargest, splits: 1, total },
-      groups: [thinGroups, 1, geo.groups * layers],
-      splits: 1,
-      total,
-    };
-  }
-  if (byPhase) {
-    const mPhase = mLargest;
-    const tile = forceTile ?? tileFor(mPhase, n);
-    const kPhase = og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW);
-    const total = geo.batch * geo.inChannels * geo.inH * geo.inW;
-    return {
-      entry: 'conv2d',
-      overrides: { MODE: MODE_NUMBER.inputGradByPhase, ...tile },
-      params: { ...geometryParams(geo), m: mPhase, n, k: kPhase, k_chunk: kPhase, splits: 1, total },
-      groups: [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(mPhase / (4 * tile.WG_Y)), geo.groups * geo.strideH * geo.strideW],
-      splits: 1,
-      total,
-    };
+    const params = { ...geometryParams(geo), m: mLargest, n, k: kLargest, k_chunk: kLargest, splits: 1, total };
+    const modeNumber = byPhase ? MODE_NUMBER.inputGradByPhase : MODE_NUMBER[mode];
+    if (thin) {
+      return { entry: 'conv2d_thin', overrides: { MODE: modeNumber, WG: THIN_THREADS }, params, groups: [thinGroups, 1, geo.groups * layers], splits: 1, total };
+    }
+    const tile = forceTile ?? tileFor(mLargest, n);
+    const groups: [number, number, number] = [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(mLargest / (4 * tile.WG_Y)), geo.groups * layers];
+    return { entry: 'conv2d', overrides: { MODE: modeNumber, ...tile }, params, groups, splits: 1, total };
   }
   const tile = forceTile ?? tileFor(m, n);
   const blocks = Math.ceil(n / (4 * tile.WG_X)) * Math.ceil(m / (4 * tile.WG_Y)) * geo.groups;
