@@ -6,7 +6,7 @@ import { DCGAN_CONFIGS, type DcganConfigName } from '../src/models/dcgan';
 import { DCGAN_RUNS, DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { drawImages, pixelCanvas } from './train/canvas';
-import { TrainingPage, trainOnImages, type ModelKind } from './train/training-page';
+import { TrainingPage, type ModelKind } from './train/training-page';
 
 const dcgan: ModelKind<DcganTrainer> = {
   kind: 'dcgan',
@@ -23,7 +23,7 @@ const dcgan: ModelKind<DcganTrainer> = {
     }));
   },
   fromCheckpoint: (bytes, source) => DcganTrainer.fromCheckpoint(bytes, source),
-  trainStep: trainOnImages,
+  trainStep: (trainer, loader) => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
   sampleGrid: (trainer) => trainer.sample(),
 };
 

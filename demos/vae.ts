@@ -8,7 +8,7 @@ import { defaultInterpolationMode, latentMap, type LatentMap } from '../src/trai
 import { slerpRows } from '../src/train/dcgan';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { canvasPixels, drawImages, drawPicture, pixelCanvas } from './train/canvas';
-import { TrainingPage, trainOnImages, type ModelKind } from './train/training-page';
+import { TrainingPage, type ModelKind } from './train/training-page';
 
 const vae: ModelKind<VaeTrainer> = {
   kind: 'vae',
@@ -25,7 +25,7 @@ const vae: ModelKind<VaeTrainer> = {
     }));
   },
   fromCheckpoint: (bytes, source) => VaeTrainer.fromCheckpoint(bytes, source),
-  trainStep: trainOnImages,
+  trainStep: (trainer, loader) => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
   sampleGrid: (trainer) => trainer.sample(),
 };
 

@@ -58,20 +58,6 @@ export interface TrainSetup {
   extra: Record<string, string>;
 }
 
-/**
- * A ModelKind's trainStep for a trainer that takes the loader's images
- * alone (DCGAN, the VAE): the batch for the trainer's step, freed after.
- */
-export async function trainOnImages<M extends Record<string, number>>(trainer: { readonly step: number; trainStep(images: wg.Tensor): Promise<M> }, loader: Loader): Promise<M> {
-  const { images, labels } = loader.tensors(trainer.step);
-  try {
-    return await trainer.trainStep(images);
-  } finally {
-    images.dispose();
-    labels.dispose();
-  }
-}
-
 export interface ModelKind<T extends TrainerLike> {
   kind: 'dcgan' | 'vae' | 'diffusion';
   configNames: readonly string[];

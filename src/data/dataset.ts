@@ -258,4 +258,15 @@ export class Loader {
       labels: tensor(labels, [this.batchSize]),
     };
   }
+
+  /** fn on step `step`'s batch as tensors, which are freed when it settles. */
+  async withTensors<T>(step: number, fn: (images: Tensor, labels: Tensor) => Promise<T>): Promise<T> {
+    const { images, labels } = this.tensors(step);
+    try {
+      return await fn(images, labels);
+    } finally {
+      images.dispose();
+      labels.dispose();
+    }
+  }
 }

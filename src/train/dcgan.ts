@@ -217,15 +217,7 @@ export function dcganTrainable(trainer: DcganTrainer, loader: Loader): Trainable
       return trainer.step;
     },
     lossNames: ['lossD', 'lossG'],
-    async trainStep() {
-      const { images, labels } = loader.tensors(trainer.step);
-      try {
-        return await trainer.trainStep(images);
-      } finally {
-        images.dispose();
-        labels.dispose();
-      }
-    },
+    trainStep: () => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
     sampleImages: () => trainer.sample(),
     checkpoint: () => trainer.checkpoint(),
   };

@@ -418,15 +418,7 @@ export function vaeTrainable(
     lossNames: ['loss', 'recon', 'kl'],
     plotNames: ['heldOutNelbo'],
     evaluations,
-    async trainStep() {
-      const { images, labels } = loader.tensors(trainer.step);
-      try {
-        return await trainer.trainStep(images);
-      } finally {
-        images.dispose();
-        labels.dispose();
-      }
-    },
+    trainStep: () => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
     sampleImages: () => trainer.sample(),
     checkpoint: () => trainer.checkpoint(),
     async extraOutputs(out: string, step: number) {
