@@ -22,9 +22,9 @@
 import { Tensor, scope, keep } from '../tensor';
 import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
-import { randn, tensor, zeros } from '../ops/creation';
+import { randn, refillRandn, tensor } from '../ops/creation';
 import { mseLoss } from '../ops/loss';
-import { getRandomState, normalArray, seed as seedStream, setRandomState } from '../random';
+import { getRandomState, seed as seedStream, setRandomState } from '../random';
 import { UNet, timeFeatureSize, timestepFeatures } from './unet';
 
 export type ScheduleKind = 'linear' | 'cosine';
@@ -348,11 +348,7 @@ async function runSampler(denoiser: Denoiser, options: SampleOptions, timesteps:
     let x = own(randn(shape));
     // one buffer for every step's noise, refilled in place: a step uploads its numbers, not a new buffer
     let noise: Tensor | null = null;
-    const freshNoise = (): Tensor => {
-      noise ??= own(zeros(shape));
-      noise.backend.write(noise.storageFor('sampler'), normalArray(noise.size));
-      return noise;
-    };
+    const freshNoise = (): Tensor => (noise ? refillRandn(noise) : (noise = own(randn(shape))));
     let started = 0;
     for (let i = 0; i < timesteps.length; i++) {
       if (i === 1) {

@@ -82,6 +82,16 @@ export function randn(shape: number[], options: TensorOptions = {}): Tensor {
   return new Tensor(currentBackend().fromArray(normalArray(shapeSize(shape))), shape, options.requiresGrad ?? false);
 }
 
+/**
+ * randn's numbers written into `t` in place (the next ones of the seeded
+ * stream, as randn(t.shape) would draw them): a loop that needs fresh noise
+ * every step keeps one buffer (Backend.write).
+ */
+export function refillRandn(t: Tensor): Tensor {
+  t.backend.write(t.storageFor('refillRandn'), normalArray(t.size));
+  return t;
+}
+
 /** Uniform numbers in [0, 1) from the seeded stream. */
 export function rand(shape: number[], options: TensorOptions = {}): Tensor {
   checkShape('rand', shape);
