@@ -1,19 +1,21 @@
 // Two whole DCGAN training steps (both nets forward and backward, both Adam
 // updates, batchnorm running statistics) on WebGPU against the same two
 // steps on the float64 CPU reference, from the same seed: the kernels
-// compose into the same training step, not only the same ops.
+// compose into the same training step, not only the same ops. Both
+// recipes: the paper's (transposed convs, BCE) and the default (nearest
+// upsampling + 3×3 convs, hinge loss, the generator's weight average).
 import { it, expect } from 'vitest';
 import * as wg from '../src/index';
-import { DcganTrainer, dcganTrainConfig, type DcganTrainConfig } from '../src/train/dcgan';
+import { DCGAN_RECIPES, DcganTrainer, dcganTrainConfig, type DcganRecipeName, type DcganTrainConfig } from '../src/train/dcgan';
 import { normalArray } from '../src/random';
 
-function microConfig(): DcganTrainConfig {
-  return { ...dcganTrainConfig('tiny', { channels: 1, data: 'shapes', batch: 4, seed: 1, samples: 4 }), latent: 8, generatorWidth: 4, discriminatorWidth: 4 };
+function microConfig(recipe: DcganRecipeName): DcganTrainConfig {
+  return { ...dcganTrainConfig('tiny', { channels: 1, data: 'shapes', batch: 4, seed: 1, samples: 4, recipe }), latent: 8, generatorWidth: 4, discriminatorWidth: 4 };
 }
 
-async function twoSteps(backend: 'cpu' | 'webgpu', images: Float32Array) {
+async function twoSteps(backend: 'cpu' | 'webgpu', images: Float32Array, recipe: DcganRecipeName) {
   await wg.init({ backend });
-  const trainer = new DcganTrainer(microConfig());
+  const trainer = new DcganTrainer(microConfig(recipe));
   const x = wg.tensor(images, [4, 1, 32, 32]);
   const losses: number[] = [];
   for (let i = 0; i < 2; i++) {
@@ -22,9 +24,10 @@ async function twoSteps(backend: 'cpu' | 'webgpu', images: Float32Array) {
   }
   const generator = await Promise.all(trainer.generator.parameters().map((p) => p.toArray()));
   const discriminator = await Promise.all(trainer.discriminator.parameters().map((p) => p.toArray()));
+  const average = await Promise.all(Object.values(trainer.sampler.stateDict()).map((t) => t.toArray()));
   trainer.dispose();
   x.dispose();
-  return { losses, generator, discriminator };
+  return { losses, generator, discriminator, average };
 }
 
 function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
@@ -33,14 +36,20 @@ function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
   return worst;
 }
 
-it('two DCGAN steps on WebGPU match the CPU reference: losses and every weight of both nets', async () => {
+it.each(Object.keys(DCGAN_RECIPES) as DcganRecipeName[])('two DCGAN steps (recipe %s) on WebGPU match the CPU reference: losses and every weight of both nets and the average', async (recipe) => {
   const images = normalArray(4 * 32 * 32).map((v) => Math.tanh(v));
-  const cpu = await twoSteps('cpu', images);
-  const gpu = await twoSteps('webgpu', images);
-  const errors = { generator: maxAbsDiff(gpu.generator, cpu.generator), discriminator: maxAbsDiff(gpu.discriminator, cpu.discriminator) };
-  console.log(`losses (lossD, lossG per step) WebGPU ${gpu.losses.map((v) => v.toFixed(6)).join(' ')}, CPU ${cpu.losses.map((v) => v.toFixed(6)).join(' ')}; ` +
-    `weights after 2 steps, max abs difference: generator ${errors.generator.toExponential(2)}, discriminator ${errors.discriminator.toExponential(2)}`);
+  const cpu = await twoSteps('cpu', images, recipe);
+  const gpu = await twoSteps('webgpu', images, recipe);
+  const errors = {
+    generator: maxAbsDiff(gpu.generator, cpu.generator),
+    discriminator: maxAbsDiff(gpu.discriminator, cpu.discriminator),
+    average: maxAbsDiff(gpu.average, cpu.average),
+  };
+  console.log(`${recipe}: losses (lossD, lossG per step) WebGPU ${gpu.losses.map((v) => v.toFixed(6)).join(' ')}, CPU ${cpu.losses.map((v) => v.toFixed(6)).join(' ')}; ` +
+    `after 2 steps, max abs difference: generator ${errors.generator.toExponential(2)}, discriminator ${errors.discriminator.toExponential(2)}, ` +
+    `sampling generator ${errors.average.toExponential(2)}`);
   gpu.losses.forEach((v, i) => expect(Math.abs(v - cpu.losses[i])).toBeLessThan(1e-4));
   expect(errors.generator).toBeLessThan(1e-5);
   expect(errors.discriminator).toBeLessThan(1e-5);
+  expect(errors.average).toBeLessThan(1e-5);
 });

@@ -10,7 +10,10 @@ import { GifReader } from 'omggif';
 import * as wg from '../src/index';
 import { Loader, openDataset, type Dataset } from '../src/data/dataset';
 import { Discriminator, Generator } from '../src/models/dcgan';
-import { DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows, type DcganTrainConfig } from '../src/train/dcgan';
+import {
+  DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, discriminatorLoss, generatorLoss, slerpRows, type DcganTrainConfig,
+} from '../src/train/dcgan';
+import { emaDecayAt } from '../src/nn/optim';
 import { runTraining, type StepMetrics } from '../src/train/run';
 import { decodePng } from '../src/train/picture';
 import { writeCheckpoint } from '../src/train/checkpoint';
@@ -74,6 +77,86 @@ describe('DCGAN models', () => {
     for (const name of ['small', 'base']) expect(dcganTrainConfig(name, { channels: 3, data: 'shapes' }).lr).toBe(2e-4);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', lr: 5e-4, batch: 4 })).toMatchObject({ lr: 5e-4, batch: 4 });
     expect(() => dcganTrainConfig('huge', { channels: 1, data: 'shapes' })).toThrow(/unknown config 'huge'; valid: tiny, small, base/);
+  });
+});
+
+describe('DCGAN recipes', () => {
+  it("'nearest' doubles the map with upsampling and 3×3 convs, no transposed conv past the first layer", () => {
+    for (const imageSize of [32, 64] as const) {
+      const config = { imageSize, channels: 1 as const, latent: 5, generatorWidth: 2, discriminatorWidth: 2, upsample: 'nearest' as const };
+      const G = new Generator(config);
+      const kinds = G.net.children().map((m) => m.constructor.name);
+      expect(kinds.filter((k) => k === 'ConvTranspose2d')).toHaveLength(1);
+      expect(kinds.filter((k) => k === 'Upsample')).toHaveLength(Math.log2(imageSize / 4));
+      wg.scope(() => expect(G.forward(wg.randn([2, 5])).shape).toEqual([2, 1, imageSize, imageSize]));
+      G.dispose();
+    }
+    expect(() => new Generator({ imageSize: 32, channels: 1, latent: 5, generatorWidth: 2, discriminatorWidth: 2, upsample: 'bilinear' as 'nearest' }))
+      .toThrow(/upsample must be 'transposed' or 'nearest', got "bilinear"/);
+  });
+
+  it('the paper recipe is the published DCGAN; the default draws with the weight average', () => {
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper' })).toMatchObject({ upsample: 'transposed', loss: 'bce', emaDecay: 0 });
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' }).recipe).toBe(DEFAULT_DCGAN_RECIPE);
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper', loss: 'hinge' }).loss).toBe('hinge');
+    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'fancy' })).toThrow(/unknown recipe 'fancy'; valid: paper, clean/);
+    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', emaDecay: 1 })).toThrow(/emaDecay must be in \[0, 1\), got 1/);
+  });
+
+  it('hinge and BCE losses are the formulas on known logits', async () => {
+    const real = wg.tensor([2, 0.5, -1]);
+    const fake = wg.tensor([-3, 0, 0.25]);
+    const relu = (v: number) => Math.max(0, v);
+    const mean = (vs: number[]) => vs.reduce((a, b) => a + b, 0) / vs.length;
+    const softplus = (v: number) => Math.log1p(Math.exp(v));
+    const expected = {
+      hinge: [mean([2, 0.5, -1].map((r) => relu(1 - r))) + mean([-3, 0, 0.25].map((f) => relu(1 + f))), -mean([-3, 0, 0.25])],
+      bce: [mean([2, 0.5, -1].map((r) => softplus(-r))) + mean([-3, 0, 0.25].map((f) => softplus(f))), mean([-3, 0, 0.25].map((f) => softplus(-f)))],
+    };
+    for (const loss of ['hinge', 'bce'] as const) {
+      const [d, g] = wg.scope(() => [discriminatorLoss(loss, real, fake), generatorLoss(loss, fake)]);
+      expect(await d.item()).toBeCloseTo(expected[loss][0], 5);
+      expect(await g.item()).toBeCloseTo(expected[loss][1], 5);
+      d.dispose();
+      g.dispose();
+    }
+    real.dispose();
+    fake.dispose();
+  });
+
+  it('the weight average moves by the warmed-up decay each step and is what samples come from', async () => {
+    const trainer = new DcganTrainer({ ...microConfig(), emaDecay: 0.999 });
+    const key = 'net.0.weight';
+    const before = await trainer.generator.stateDict()[key].toArray();
+    const loader = new Loader(shapes, { batchSize: 8, seed: 1 });
+    await dcganTrainable(trainer, loader).trainStep();
+    const after = await trainer.generator.stateDict()[key].toArray();
+    const average = await trainer.sampler.stateDict()[key].toArray();
+    const d = emaDecayAt(0.999, 1);
+    let worst = 0;
+    average.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - (d * before[i] + (1 - d) * after[i])))));
+    expect(worst).toBeLessThan(1e-6);
+    expect(trainer.sampler).toBe(trainer.emaGenerator);
+    trainer.dispose();
+    const plain = new DcganTrainer({ ...microConfig(), emaDecay: 0 });
+    expect(plain.emaGenerator).toBeNull();
+    expect(plain.sampler).toBe(plain.generator);
+    plain.dispose();
+  });
+
+  it('fine-tuning starts from another run\'s weights with fresh optimizers', async () => {
+    const source = new DcganTrainer(microConfig(3));
+    await dcganTrainable(source, new Loader(shapes, { batchSize: 8, seed: 1 })).trainStep();
+    const target = new DcganTrainer(microConfig(4));
+    target.loadWeightsFrom(source);
+    for (const [from, to] of [[source.generator, target.generator], [source.discriminator, target.discriminator], [source.sampler, target.sampler]] as const) {
+      const a = from.stateDict();
+      const b = to.stateDict();
+      for (const key of Object.keys(a)) expect(Array.from(await b[key].toArray())).toEqual(Array.from(await a[key].toArray()));
+    }
+    expect(target.step).toBe(0);
+    source.dispose();
+    target.dispose();
   });
 });
 
@@ -189,5 +272,42 @@ describe('DCGAN training', () => {
     }
     trainer.dispose();
     writeFileSync(join(out, 'done'), '');
+  });
+
+  it('refuses to start a new run over an old one unless told to overwrite, which clears the old files', async () => {
+    const out = tempDir();
+    const first = new DcganTrainer(microConfig());
+    await runTraining(dcganTrainable(first, new Loader(shapes, { batchSize: 8, seed: 1 })), { out, steps: 2, sampleEvery: 1, checkpointEvery: 1 });
+    first.dispose();
+    const before = readFileSync(join(out, 'checkpoint.safetensors'));
+    const second = new DcganTrainer(microConfig(2));
+    const trainable = dcganTrainable(second, new Loader(shapes, { batchSize: 8, seed: 1 }));
+    const error = await runTraining(trainable, { out, steps: 1, sampleEvery: 1, checkpointEvery: 1 }).catch((e) => e);
+    expect(String(error?.message)).toContain(`${out} already holds a run`);
+    expect(String(error?.message)).toMatch(/--resume \S*checkpoint\.safetensors.*\(--out\).*\(--overwrite\)/);
+    expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(before)).toBe(true);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+
+    await runTraining(trainable, { out, steps: 1, sampleEvery: 1, checkpointEvery: 1, overwrite: true });
+    expect(readdirSync(join(out, 'samples')).sort()).toEqual(['step-000000.png', 'step-000001.png']);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(new GifReader(readFileSync(join(out, 'evolution.gif'))).numFrames()).toBe(2);
+    second.dispose();
+  });
+
+  it('an abort stops between steps with a checkpoint of the last step taken', async () => {
+    const out = tempDir();
+    const trainer = new DcganTrainer(microConfig());
+    const controller = new AbortController();
+    const result = await runTraining(dcganTrainable(trainer, new Loader(shapes, { batchSize: 8, seed: 1 })), {
+      out, steps: 50, sampleEvery: 100, checkpointEvery: 100, signal: controller.signal,
+      onStep: (m) => { if (m.step === 3) controller.abort('SIGTERM'); },
+    });
+    expect(result.stopped).toBe('SIGTERM');
+    expect(result.steps).toBe(3);
+    const saved = DcganTrainer.fromCheckpoint(readFileSync(result.files.checkpoint), 'checkpoint.safetensors');
+    expect(saved.step).toBe(3);
+    saved.dispose();
+    trainer.dispose();
   });
 });

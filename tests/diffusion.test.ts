@@ -19,9 +19,10 @@ import {
   sampleDdim, sampleDdpm, timestepInput, type Denoiser,
 } from '../src/models/diffusion';
 import {
-  DiffusionTrainer, classRows, diffusionTrainConfig, diffusionTrainable, emaDecayAt, loadDenoiser, type DiffusionTrainConfig,
+  DiffusionTrainer, classRows, diffusionTrainConfig, diffusionTrainable, loadDenoiser, type DiffusionTrainConfig,
 } from '../src/train/diffusion';
 import { runTraining, type StepMetrics } from '../src/train/run';
+import { emaDecayAt } from '../src/nn/optim';
 import { decodePng } from '../src/train/picture';
 import { normalArray } from '../src/random';
 

@@ -9,7 +9,8 @@ import { DcganTrainer, dcganTrainConfig } from '../../src/train/dcgan';
 import type { DcganConfig } from '../../src/models/dcgan';
 import { VaeTrainer, vaeTrainConfig } from '../../src/train/vae';
 import type { VaeConfig } from '../../src/models/vae';
-import { DiffusionTrainer, diffusionTrainConfig, emaDecayAt } from '../../src/train/diffusion';
+import { DiffusionTrainer, diffusionTrainConfig } from '../../src/train/diffusion';
+import { emaDecayAt } from '../../src/nn/optim';
 import { timeFeatureSize, timestepFeatures } from '../../src/models/unet';
 import { summary } from '../../src/nn/summary';
 import { tfUnet } from './unet-tfjs';
@@ -128,7 +129,7 @@ function tfDcgan(tf: Tfjs, c: DcganConfig, batch: number, lr: number) {
 /** DCGAN's training step: 'tiny' at batch 8 with --quick, 64×64 'base' at batch 64 otherwise. */
 export function dcganStepCase(tf: Tfjs, quick: boolean): Case {
   const batch = quick ? 8 : 64;
-  const config = dcganTrainConfig(quick ? 'tiny' : 'base', { channels: 3, data: 'shapes', batch, seed: 0 });
+  const config = dcganTrainConfig(quick ? 'tiny' : 'base', { channels: 3, data: 'shapes', batch, seed: 0, recipe: 'paper' }); // the peer builds the paper's nets
   const trainer = new DcganTrainer(config);
   const s = config.imageSize;
   const realData = normalArray(batch * 3 * s * s).map((v) => Math.tanh(v));

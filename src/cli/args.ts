@@ -56,6 +56,14 @@ export function positiveFlag(command: string, values: FlagValues, name: string):
   return n;
 }
 
+/** The flag as a number in [0, 1). */
+export function fractionFlag(command: string, values: FlagValues, name: string): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !(n >= 0 && n < 1)) throw new Error(`${command}: --${name} must be a number in [0, 1), got '${raw}'`);
+  return n;
+}
+
 export function stringFlag(command: string, values: FlagValues, name: string): string {
   const raw = values[name];
   if (typeof raw !== 'string' || raw === '') throw new Error(`${command}: --${name} is required`);
@@ -67,4 +75,22 @@ export function choiceFlag<T extends string>(command: string, values: FlagValues
   const raw = stringFlag(command, values, name);
   if (!choices.includes(raw as T)) throw new Error(`${command}: unknown --${name} '${raw}'; valid: ${choices.join(', ')}`);
   return raw as T;
+}
+
+/** Whether `flag` is on the command line itself (as --flag or --flag=value), not filled in from its default. */
+export function flagGiven(args: string[], flag: string): boolean {
+  return args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+}
+
+/**
+ * Resuming with the run's own command line: each run flag that is given
+ * must agree with the checkpoint. `pairs` maps a flag to the value it asks
+ * for and the checkpoint's; the first that differs is refused, naming both.
+ */
+export function checkResumeFlags(command: string, args: string[], path: string, pairs: Record<string, [asked: unknown, saved: unknown]>): void {
+  for (const [flag, [asked, saved]] of Object.entries(pairs)) {
+    if (!flagGiven(args, flag) || String(asked) === String(saved)) continue;
+    throw new Error(`${command}: --${flag} ${asked} differs from the checkpoint's ${saved} (${path}); ` +
+      'drop the flag to go on with the checkpoint\'s, or start a new run with another --out');
+  }
 }

@@ -13,6 +13,7 @@ import { DcganTrainer } from '../train/dcgan';
 import { VaeTrainer } from '../train/vae';
 import type { Tensor } from '../tensor';
 import { normalArray } from '../random';
+import { defaultClassifier } from './pretrained';
 import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
 import { progressMode, startProgress } from './progress';
 
@@ -33,7 +34,7 @@ export const TRAIN_CLASSIFIER_FLAGS: Flags = {
 
 export const EVAL_FLAGS: Flags = {
   ckpt: { type: 'string', help: 'a generative model\'s checkpoint (required)' },
-  classifier: { type: 'string', help: 'a classifier from `wgrad train classifier` (required)' },
+  classifier: { type: 'string', help: 'a classifier from `wgrad train classifier` (default: the shipped one for the checkpoint\'s data: shapes, mnist)' },
   n: { type: 'string', default: '1000', help: 'generated and real images to compare' },
   seed: { type: 'string', default: '0', help: 'seeds the generated samples' },
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
@@ -124,13 +125,17 @@ export async function evalCommand(args: string[]): Promise<number> {
   const command = 'wgrad eval';
   const values = parseFlags(command, args, EVAL_FLAGS);
   const ckptPath = stringFlag(command, values, 'ckpt');
-  const classifierPath = stringFlag(command, values, 'classifier');
   const n = intFlag(command, values, 'n', 2);
   const seed = intFlag(command, values, 'seed', 0);
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
-  for (const path of [ckptPath, classifierPath]) if (!existsSync(path)) throw new Error(`${command}: no file at ${path}`);
+  if (!existsSync(ckptPath)) throw new Error(`${command}: no file at ${ckptPath}`);
   const ckptBytes = readFileSync(ckptPath);
-  const kind = checkpointInfo(ckptBytes, ckptPath).model;
+  const ckptInfo = checkpointInfo(ckptBytes, ckptPath);
+  const kind = ckptInfo.model;
+  const data = String((ckptInfo.config as { data?: unknown } | null)?.data ?? '');
+  const classifierPath = values.classifier !== undefined ? stringFlag(command, values, 'classifier') : defaultClassifier(data);
+  if (classifierPath === null) throw new Error(`${command}: no shipped classifier for '${data}' (${ckptPath}); give --classifier F (from wgrad train classifier)`);
+  if (!existsSync(classifierPath)) throw new Error(`${command}: no file at ${classifierPath}`);
   const generate = GENERATORS[kind];
   if (!generate) throw new Error(`${command}: ${ckptPath} is a '${kind}' checkpoint; eval scores ${Object.keys(GENERATORS).join(', ')}`);
   const classifierBytes = readFileSync(classifierPath);

@@ -4,12 +4,14 @@ import { resolve } from 'node:path';
 import * as wg from '../index';
 import { Loader, openDataset } from '../data/dataset';
 import { DCGAN_CONFIGS, type DcganConfigName } from '../models/dcgan';
-import { DCGAN_RUNS } from '../train/dcgan';
-import { DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows } from '../train/dcgan';
+import {
+  DCGAN_RECIPES, DCGAN_RUNS, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows, type DcganTrainConfig,
+} from '../train/dcgan';
 import { encodeGif, encodePng, imageGrid } from '../train/picture';
 import { normalArray } from '../random';
-import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
-import { progressMode, runTrainCommand } from './progress';
+import { checkResumeFlags, choiceFlag, flagGiven, fractionFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
+import { PRETRAINED, checkpointPath, pretrainedFlag, pretrainedPath } from './pretrained';
+import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 
 export const TRAIN_DCGAN_FLAGS: Flags = {
   data: { type: 'string', default: 'shapes', help: 'shapes | mnist | images:DIR' },
@@ -17,19 +19,26 @@ export const TRAIN_DCGAN_FLAGS: Flags = {
   steps: { type: 'string', help: 'train until this many steps in total (default: the config\'s)' },
   batch: { type: 'string', help: 'images per step (default: the config\'s)' },
   lr: { type: 'string', help: 'Adam learning rate, betas 0.5, 0.999 (default: the config\'s, tiny 1e-3, else 2e-4)' },
+  recipe: { type: 'string', default: DEFAULT_DCGAN_RECIPE, help: `${Object.keys(DCGAN_RECIPES).join(' | ')}: paper is Radford et al.'s DCGAN; see docs/RECIPES.md` },
+  upsample: { type: 'string', help: 'transposed | nearest: how the generator doubles its map (default: the recipe\'s)' },
+  loss: { type: 'string', help: 'bce | hinge (default: the recipe\'s)' },
+  ema: { type: 'string', help: 'decay of the generator average samples come from, 0 = none (default: the recipe\'s)' },
   seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
   out: { type: 'string', default: 'runs/dcgan', help: 'the run folder' },
-  resume: { type: 'string', help: 'a checkpoint to continue from (its config wins)' },
+  resume: { type: 'string', help: 'a checkpoint to continue from; flags given must agree with it' },
+  init: { type: 'string', help: `start a new run from a checkpoint's weights (fine-tuning): pretrained:${PRETRAINED.dcgan.join('|pretrained:')} or a file` },
   channels: { type: 'string', help: '1 | 3 (default: the data\'s own)' },
   'sample-every': { type: 'string', default: '50', help: 'steps between sample grids' },
   'checkpoint-every': { type: 'string', default: '100', help: 'steps between checkpoints' },
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
   quiet: { type: 'boolean', help: 'no progress output' },
   json: { type: 'boolean', help: 'one JSON line of metrics per step on stdout' },
+  ...RUN_FOLDER_FLAGS,
 };
 
 export const SAMPLE_DCGAN_FLAGS: Flags = {
-  ckpt: { type: 'string', help: 'a DCGAN checkpoint (required)' },
+  ckpt: { type: 'string', help: 'a DCGAN checkpoint' },
+  pretrained: pretrainedFlag('dcgan'),
   n: { type: 'string', default: '64', help: 'how many images' },
   out: { type: 'string', default: 'samples.png', help: 'the grid (PNG), or the GIF with --interpolate' },
   interpolate: { type: 'string', help: 'K frames walking (spherically) between two sets of latent points, as a GIF' },
@@ -37,47 +46,99 @@ export const SAMPLE_DCGAN_FLAGS: Flags = {
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
 };
 
+/** The flags that shape a run, as a config reads them (old checkpoints lack the recipe's fields). */
+function runFlagValues(c: DcganTrainConfig): Record<string, string | number> {
+  return {
+    data: c.data, config: c.configName, batch: c.batch, lr: c.lr, seed: c.seed, channels: c.channels,
+    recipe: c.recipe ?? 'paper', upsample: c.upsample ?? 'transposed', loss: c.loss ?? 'bce', ema: c.emaDecay ?? 0,
+  };
+}
+
+/** The whole training config the flags ask for, defaults filled in. */
+async function configFromFlags(command: string, values: FlagValues): Promise<DcganTrainConfig> {
+  const chosen = choiceFlag(command, values, 'config', [...Object.keys(DCGAN_CONFIGS), 'auto']);
+  const configName = (chosen === 'auto' ? (wg.onCpuDevice() ? 'tiny' : 'small') : chosen) as DcganConfigName;
+  const data = stringFlag(command, values, 'data');
+  const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
+  const probe = await openDataset(data, { size: DCGAN_CONFIGS[configName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  return dcganTrainConfig(configName, {
+    channels: probe.channels,
+    data,
+    batch: values.batch === undefined ? undefined : intFlag(command, values, 'batch', 2),
+    lr: values.lr === undefined ? undefined : positiveFlag(command, values, 'lr'),
+    seed: intFlag(command, values, 'seed', 0),
+    recipe: choiceFlag(command, values, 'recipe', Object.keys(DCGAN_RECIPES)),
+    upsample: values.upsample === undefined ? undefined : choiceFlag(command, values, 'upsample', ['transposed', 'nearest'] as const),
+    loss: values.loss === undefined ? undefined : choiceFlag(command, values, 'loss', ['bce', 'hinge'] as const),
+    emaDecay: values.ema === undefined ? undefined : fractionFlag(command, values, 'ema'),
+  });
+}
+
+/**
+ * A new run that starts from the weights of --init's checkpoint: its nets
+ * (size, recipe, channels), with the data, batch, learning rate and seed
+ * of this command. (With --resume as well, the run goes on and --init,
+ * which made it, is not read again.)
+ */
+function fineTuner(command: string, args: string[], values: FlagValues, asked: DcganTrainConfig): DcganTrainer {
+  const spec = stringFlag(command, values, 'init');
+  const path = spec.startsWith('pretrained:') ? pretrainedPath(command, 'dcgan', spec.slice('pretrained:'.length)) : spec;
+  if (!existsSync(path)) throw new Error(`${command}: --init: no checkpoint at ${path}`);
+  const source = DcganTrainer.fromCheckpoint(readFileSync(path), path);
+  try {
+    const from = source.config;
+    const given = (flag: string) => flagGiven(args, flag);
+    for (const flag of ['config', 'recipe', 'upsample', 'loss', 'ema']) {
+      if (given(flag)) throw new Error(`${command}: --${flag} comes from --init's checkpoint (${path}); drop it`);
+    }
+    if (given('channels') && asked.channels !== from.channels) {
+      throw new Error(`${command}: --channels ${asked.channels} differs from the ${from.channels} of --init's checkpoint (${path})`);
+    }
+    const trainer = new DcganTrainer({
+      ...from, data: asked.data, seed: asked.seed, samples: asked.samples,
+      batch: given('batch') ? asked.batch : from.batch,
+      lr: given('lr') ? asked.lr : from.lr,
+    });
+    trainer.loadWeightsFrom(source);
+    return trainer;
+  } finally {
+    source.dispose();
+  }
+}
+
 export async function trainDcgan(args: string[]): Promise<number> {
   const command = 'wgrad train dcgan';
   const values = parseFlags(command, args, TRAIN_DCGAN_FLAGS);
   const sampleEvery = intFlag(command, values, 'sample-every');
   const checkpointEvery = intFlag(command, values, 'checkpoint-every');
-  const out = resolve(stringFlag(command, values, 'out'));
+  const out = runFolder(resolve(stringFlag(command, values, 'out')), values, values.resume !== undefined);
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   await wg.init({ backend });
 
+  const asked = await configFromFlags(command, values);
   let trainer: DcganTrainer;
-  let steps: number;
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
-    const explicit = ['data', 'config', 'batch', 'lr', 'seed', 'channels'].filter((f) => args.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
-    if (explicit.length) {
-      throw new Error(`${command}: --resume takes the config from the checkpoint; drop ${explicit.map((f) => `--${f}`).join(', ')}`);
-    }
     if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
     trainer = DcganTrainer.fromCheckpoint(readFileSync(path), path);
-    steps = values.steps === undefined ? DCGAN_RUNS[trainer.config.configName as DcganConfigName]?.steps ?? trainer.step + 1 : intFlag(command, values, 'steps');
-    if (trainer.step >= steps) {
-      throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
+    try {
+      const [want, have] = [runFlagValues(asked), runFlagValues(trainer.config)];
+      checkResumeFlags(command, args, path, Object.fromEntries(Object.keys(want).map((flag) => [flag, [want[flag], have[flag]]])));
+    } catch (error) {
+      trainer.dispose();
+      throw error;
     }
+  } else if (values.init !== undefined) {
+    trainer = fineTuner(command, args, values, asked);
   } else {
-    const chosen = choiceFlag(command, values, 'config', [...Object.keys(DCGAN_CONFIGS), 'auto']);
-    const configName = (chosen === 'auto' ? (wg.onCpuDevice() ? 'tiny' : 'small') : chosen) as DcganConfigName;
-    const run = DCGAN_RUNS[configName];
-    steps = values.steps === undefined ? run.steps : intFlag(command, values, 'steps');
-    const data = stringFlag(command, values, 'data');
-    const size = DCGAN_CONFIGS[configName].imageSize;
-    const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
-    const probe = await openDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
-    trainer = new DcganTrainer(
-      dcganTrainConfig(configName, {
-        channels: probe.channels,
-        data,
-        batch: values.batch === undefined ? run.batch : intFlag(command, values, 'batch', 2),
-        lr: values.lr === undefined ? undefined : positiveFlag(command, values, 'lr'),
-        seed: intFlag(command, values, 'seed', 0),
-      }),
-    );
+    trainer = new DcganTrainer(asked);
+  }
+  const steps = values.steps === undefined
+    ? DCGAN_RUNS[trainer.config.configName as DcganConfigName]?.steps ?? trainer.step + 1
+    : intFlag(command, values, 'steps');
+  if (trainer.step >= steps) {
+    trainer.dispose();
+    throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
   }
   const config = trainer.config;
   const dataset = await openDataset(config.data, { size: config.imageSize, channels: config.channels, seed: config.seed });
@@ -85,12 +146,12 @@ export async function trainDcgan(args: string[]): Promise<number> {
 
   const mode = progressMode(values);
   if (mode !== 'json') {
-    console.log(`wgrad: DCGAN '${config.configName}' on ${dataset.name} (${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}), ` +
+    console.log(`wgrad: DCGAN '${config.configName}' (recipe ${config.recipe ?? 'paper'}) on ${dataset.name} (${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}), ` +
       `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
   }
   try {
     return await runTrainCommand(dcganTrainable(trainer, loader), {
-      mode, label: 'dcgan', shown: ['lossD', 'lossG', 'dReal', 'dFake'], out, steps, sampleEvery, checkpointEvery,
+      mode, label: 'dcgan', shown: ['lossD', 'lossG', 'dReal', 'dFake'], out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
       describeLast: (last) => `lossD ${last.lossD.toFixed(3)}, lossG ${last.lossG.toFixed(3)}`,
     });
   } finally {
@@ -101,7 +162,7 @@ export async function trainDcgan(args: string[]): Promise<number> {
 export async function sampleDcgan(args: string[]): Promise<number> {
   const command = 'wgrad sample dcgan';
   const values = parseFlags(command, args, SAMPLE_DCGAN_FLAGS);
-  const path = stringFlag(command, values, 'ckpt');
+  const path = checkpointPath(command, values, 'dcgan');
   const n = intFlag(command, values, 'n');
   const seed = intFlag(command, values, 'seed', 0);
   const out = stringFlag(command, values, 'out');

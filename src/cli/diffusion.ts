@@ -9,8 +9,9 @@ import {
   DIFFUSION_DEFAULT_STEPS, DIFFUSION_RUNS, DiffusionTrainer, classRows, diffusionTrainConfig, diffusionTrainable, gridColumns, loadDenoiser,
 } from '../train/diffusion';
 import { encodeGif, encodePng, imageGrid, type Picture } from '../train/picture';
-import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
-import { progressMode, runTrainCommand } from './progress';
+import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
+import { checkpointPath, pretrainedFlag } from './pretrained';
+import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 import { registerGenerator } from './classifier';
 
 export const TRAIN_DIFFUSION_FLAGS: Flags = {
@@ -33,10 +34,12 @@ export const TRAIN_DIFFUSION_FLAGS: Flags = {
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
   quiet: { type: 'boolean', help: 'no progress output' },
   json: { type: 'boolean', help: 'one JSON line of metrics per step on stdout' },
+  ...RUN_FOLDER_FLAGS,
 };
 
 export const SAMPLE_DIFFUSION_FLAGS: Flags = {
-  ckpt: { type: 'string', help: 'a diffusion checkpoint (required); samples come from its EMA weights' },
+  ckpt: { type: 'string', help: 'a diffusion checkpoint; samples come from its EMA weights' },
+  pretrained: pretrainedFlag('diffusion'),
   sampler: { type: 'string', default: 'ddim', help: 'ddim | ddpm (ancestral, all T steps)' },
   steps: { type: 'string', default: '50', help: 'DDIM steps, 1 to T' },
   eta: { type: 'string', default: '0', help: 'DDIM noise: 0 deterministic, 1 as much as DDPM' },
@@ -93,52 +96,56 @@ export async function trainDiffusion(args: string[]): Promise<number> {
   const steps = intFlag(command, values, 'steps');
   const sampleEvery = intFlag(command, values, 'sample-every');
   const checkpointEvery = intFlag(command, values, 'checkpoint-every');
-  const out = resolve(stringFlag(command, values, 'out'));
+  const out = runFolder(resolve(stringFlag(command, values, 'out')), values, values.resume !== undefined);
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
 
+  const configName = choiceFlag(command, values, 'config', Object.keys(UNET_CONFIGS)) as UnetConfigName;
+  const schedule = choiceFlag(command, values, 'schedule', SCHEDULE_KINDS);
+  const cond = choiceFlag(command, values, 'cond', ['auto', 'on', 'off'] as const);
+  const data = stringFlag(command, values, 'data');
+  const size = intFlag(command, values, 'size', 8);
+  const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
+  const probe = await openDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  const labelled = probe.classNames.length;
+  if (cond === 'on' && labelled === 0) throw new Error(`${command}: --cond on needs labelled data; '${data}' has no classes`);
+  const classes = cond === 'off' ? 0 : labelled;
+  const ema = values.ema === undefined ? undefined : nonNegativeFlag(command, values, 'ema');
+  if (ema !== undefined && ema >= 1) throw new Error(`${command}: --ema must be a number in [0, 1), got '${values.ema}'`);
+  const asked = diffusionTrainConfig(configName, {
+    channels: probe.channels,
+    imageSize: size,
+    classes,
+    data,
+    schedule,
+    timesteps: values.timesteps === undefined ? undefined : intFlag(command, values, 'timesteps', 2),
+    batch: values.batch === undefined ? undefined : intFlag(command, values, 'batch'),
+    lr: values.lr === undefined ? undefined : positiveFlag(command, values, 'lr'),
+    emaDecay: ema,
+    seed: intFlag(command, values, 'seed', 0),
+  });
+  await wg.init({ backend });
   let trainer: DiffusionTrainer;
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
-    const configFlags = ['data', 'config', 'schedule', 'timesteps', 'batch', 'lr', 'ema', 'cond', 'size', 'channels', 'seed'];
-    const explicit = configFlags.filter((f) => args.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
-    if (explicit.length) {
-      throw new Error(`${command}: --resume takes the config from the checkpoint; drop ${explicit.map((f) => `--${f}`).join(', ')}`);
-    }
     if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
-    await wg.init({ backend });
     trainer = DiffusionTrainer.fromCheckpoint(readFileSync(path), path);
-    if (trainer.step >= steps) {
+    const saved = trainer.config;
+    try {
+      checkResumeFlags(command, args, path, {
+        data: [asked.data, saved.data], config: [asked.configName, saved.configName], schedule: [asked.schedule, saved.schedule],
+        timesteps: [asked.timesteps, saved.timesteps], batch: [asked.batch, saved.batch], lr: [asked.lr, saved.lr],
+        ema: [asked.emaDecay, saved.emaDecay], cond: [asked.classes > 0 ? 'on' : 'off', saved.classes > 0 ? 'on' : 'off'],
+        size: [asked.imageSize, saved.imageSize], channels: [asked.channels, saved.channels], seed: [asked.seed, saved.seed],
+      });
+      if (trainer.step >= steps) {
+        throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
+      }
+    } catch (error) {
       trainer.dispose();
-      throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
+      throw error;
     }
   } else {
-    const configName = choiceFlag(command, values, 'config', Object.keys(UNET_CONFIGS)) as UnetConfigName;
-    const schedule = choiceFlag(command, values, 'schedule', SCHEDULE_KINDS);
-    const cond = choiceFlag(command, values, 'cond', ['auto', 'on', 'off'] as const);
-    const data = stringFlag(command, values, 'data');
-    const size = intFlag(command, values, 'size', 8);
-    const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
-    const probe = await openDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
-    const labelled = probe.classNames.length;
-    if (cond === 'on' && labelled === 0) throw new Error(`${command}: --cond on needs labelled data; '${data}' has no classes`);
-    const classes = cond === 'off' ? 0 : labelled;
-    const ema = values.ema === undefined ? undefined : nonNegativeFlag(command, values, 'ema');
-    if (ema !== undefined && ema >= 1) throw new Error(`${command}: --ema must be a number in [0, 1), got '${values.ema}'`);
-    await wg.init({ backend });
-    trainer = new DiffusionTrainer(
-      diffusionTrainConfig(configName, {
-        channels: probe.channels,
-        imageSize: size,
-        classes,
-        data,
-        schedule,
-        timesteps: values.timesteps === undefined ? undefined : intFlag(command, values, 'timesteps', 2),
-        batch: values.batch === undefined ? undefined : intFlag(command, values, 'batch'),
-        lr: values.lr === undefined ? undefined : positiveFlag(command, values, 'lr'),
-        emaDecay: ema,
-        seed: intFlag(command, values, 'seed', 0),
-      }),
-    );
+    trainer = new DiffusionTrainer(asked);
   }
   const config = trainer.config;
   try {
@@ -152,7 +159,7 @@ export async function trainDiffusion(args: string[]): Promise<number> {
         `batch ${config.batch}, lr ${config.lr}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
     }
     return await runTrainCommand(diffusionTrainable(trainer, loader), {
-      mode, label: 'diffusion', shown: ['loss'], out, steps, sampleEvery, checkpointEvery,
+      mode, label: 'diffusion', shown: ['loss'], out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
       describeLast: (last) => `loss ${last.loss.toFixed(4)}`,
       fileList: (f) => [
         ['samples', `${f.samples}/  (EMA weights, DDIM ${config.sampleSteps} steps)`], ['evolution', f.evolution],
@@ -173,7 +180,7 @@ function evenlySpaced(last: number, count: number): number[] {
 export async function sampleDiffusion(args: string[]): Promise<number> {
   const command = 'wgrad sample diffusion';
   const values = parseFlags(command, args, SAMPLE_DIFFUSION_FLAGS);
-  const path = stringFlag(command, values, 'ckpt');
+  const path = checkpointPath(command, values, 'diffusion');
   const sampler = choiceFlag(command, values, 'sampler', ['ddim', 'ddpm'] as const);
   const requested = intFlag(command, values, 'n');
   const seed = intFlag(command, values, 'seed', 0);

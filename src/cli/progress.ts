@@ -3,7 +3,23 @@
 // seconds when the output is a file or a pipe, JSON lines with --json, and
 // nothing with --quiet.
 import cliProgress from 'cli-progress';
-import { runTraining, TrainingDiverged, type RunOptions, type RunResult, type StepMetrics, type Trainable } from '../train/run';
+import { holdsRun, runTraining, TrainingDiverged, type RunOptions, type RunResult, type StepMetrics, type Trainable } from '../train/run';
+import type { FlagValues, Flags } from './args';
+
+/** The flags of every `wgrad train` command that say what to do when --out already holds a run. */
+export const RUN_FOLDER_FLAGS: Flags = {
+  overwrite: { type: 'boolean', help: 'replace the run already in --out (otherwise refused)' },
+  'new-folder': { type: 'boolean', help: 'if --out already holds a run, write to the first free <out>-2, <out>-3, …' },
+};
+
+/** --out, or with --new-folder the first free numbered folder beside it (and says so). */
+export function runFolder(out: string, values: FlagValues, resuming: boolean): string {
+  if (resuming || !values['new-folder'] || !holdsRun(out)) return out;
+  let k = 2;
+  while (holdsRun(`${out}-${k}`)) k++;
+  console.log(`wgrad: ${out} holds a run already; this one goes to ${out}-${k}`);
+  return `${out}-${k}`;
+}
 
 export type ProgressMode = 'bar' | 'json' | 'quiet';
 
@@ -56,12 +72,49 @@ export function startProgress(mode: ProgressMode, label: string, firstStep: numb
   };
 }
 
+/** The shell's exit codes for a process stopped by a signal: 128 + its number. */
+const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * SIGINT and SIGTERM (and the parent going away: bin/wgrad.js's IPC
+ * channel closes when it is killed) ask the training loop to stop after
+ * the step under way; the loop writes a checkpoint on the way out. A
+ * second signal, a second or more after the first, exits at once. A
+ * terminal's Ctrl-C reaches both bin/wgrad.js and this process, and the
+ * parent forwards it too; the second copy arrives within the second.
+ */
+function stopOnSignals(): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  let first = 0;
+  const handler = (name: string) => {
+    if (!controller.signal.aborted) {
+      first = performance.now();
+      controller.abort(name);
+    } else if (performance.now() - first > 1000) {
+      process.exit(EXIT_CODES[name] ?? 1);
+    }
+  };
+  const onInt = () => handler('SIGINT');
+  const onTerm = () => handler('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  process.on('disconnect', onTerm);
+  return {
+    signal: controller.signal,
+    release() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      process.off('disconnect', onTerm);
+    },
+  };
+}
+
 /** --json wins over --quiet; the bar otherwise. */
 export function progressMode(values: Record<string, unknown>): ProgressMode {
   return values.json ? 'json' : values.quiet ? 'quiet' : 'bar';
 }
 
-export interface TrainCommandOptions<M extends StepMetrics> extends Pick<RunOptions, 'out' | 'steps' | 'sampleEvery' | 'checkpointEvery'> {
+export interface TrainCommandOptions<M extends StepMetrics> extends Pick<RunOptions, 'out' | 'steps' | 'sampleEvery' | 'checkpointEvery' | 'overwrite'> {
   mode: ProgressMode;
   /** the bar's label: the model's kind */
   label: string;
@@ -82,13 +135,14 @@ export interface TrainCommandOptions<M extends StepMetrics> extends Pick<RunOpti
  * returns exit code 1, keeping the last good checkpoint.
  */
 export async function runTrainCommand<M extends StepMetrics>(trainable: Trainable<M>, options: TrainCommandOptions<M>): Promise<number> {
-  const { mode, out, steps, sampleEvery, checkpointEvery } = options;
+  const { mode, out, steps, sampleEvery, checkpointEvery, overwrite } = options;
   const progress = startProgress(mode, options.label, trainable.step, steps, options.shown);
   const times: number[] = [];
+  const stop = stopOnSignals();
   let result: RunResult;
   try {
     result = await runTraining(trainable, {
-      out, steps, sampleEvery, checkpointEvery,
+      out, steps, sampleEvery, checkpointEvery, overwrite, signal: stop.signal,
       onStep: (m) => {
         times.push(m.ms);
         progress.update(m);
@@ -99,8 +153,14 @@ export async function runTrainCommand<M extends StepMetrics>(trainable: Trainabl
     if (!(error instanceof TrainingDiverged)) throw error;
     console.error(`wgrad: ${error.message}`);
     return 1;
+  } finally {
+    stop.release();
   }
   progress.stop();
+  if (result.stopped) {
+    console.error(`wgrad: stopped by ${result.stopped} at step ${result.steps}; the checkpoint ${result.files.checkpoint} holds it (go on with --resume)`);
+    return EXIT_CODES[result.stopped] ?? 1;
+  }
   if (mode === 'json') return 0;
   const sorted = times.slice(1).sort((a, b) => a - b);
   const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;

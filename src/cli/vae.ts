@@ -8,8 +8,9 @@ import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS, type VaeConfigName } from '../mode
 import { VaeTrainer, vaeTrainConfig, vaeTrainable, type VaeTrainConfig } from '../train/vae';
 import { defaultInterpolationMode, interpolateLatents, latentMap, type InterpolationMode } from '../train/latent';
 import { encodeGif, encodePng, imageGrid, joinPictures } from '../train/picture';
-import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
-import { progressMode, runTrainCommand } from './progress';
+import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
+import { checkpointPath, pretrainedFlag } from './pretrained';
+import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 
 const configHelp = Object.entries(VAE_CONFIGS).map(([name, c]) => `${name} ${c.latent}`).join(', ');
 
@@ -32,10 +33,12 @@ export const TRAIN_VAE_FLAGS: Flags = {
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
   quiet: { type: 'boolean', help: 'no progress output' },
   json: { type: 'boolean', help: 'one JSON line of metrics per step on stdout' },
+  ...RUN_FOLDER_FLAGS,
 };
 
 export const LATENT_MAP_VAE_FLAGS: Flags = {
-  ckpt: { type: 'string', help: 'a VAE checkpoint (required); run as: wgrad latent-map vae --ckpt F' },
+  ckpt: { type: 'string', help: 'a VAE checkpoint; run as: wgrad latent-map vae --ckpt F' },
+  pretrained: pretrainedFlag('vae'),
   data: { type: 'string', help: 'whose test split to encode (default: the checkpoint\'s data)' },
   out: { type: 'string', default: 'map.png', help: 'the decoded grid (PNG); the scatter goes beside it (.svg)' },
   grid: { type: 'string', default: '16', help: 'the grid is N × N decoded images' },
@@ -44,7 +47,8 @@ export const LATENT_MAP_VAE_FLAGS: Flags = {
 };
 
 export const INTERPOLATE_VAE_FLAGS: Flags = {
-  ckpt: { type: 'string', help: 'a VAE checkpoint (required); run as: wgrad interpolate vae --ckpt F' },
+  ckpt: { type: 'string', help: 'a VAE checkpoint; run as: wgrad interpolate vae --ckpt F' },
+  pretrained: pretrainedFlag('vae'),
   from: { type: 'string', help: 'a PNG/JPEG, or test:INDEX (a held-out image of the checkpoint\'s data) (required)' },
   to: { type: 'string', help: 'likewise, where the walk ends (required)' },
   steps: { type: 'string', default: '8', help: 'decoded frames, both ends included' },
@@ -91,44 +95,47 @@ export async function trainVae(args: string[]): Promise<number> {
   const steps = intFlag(command, values, 'steps');
   const sampleEvery = intFlag(command, values, 'sample-every');
   const checkpointEvery = intFlag(command, values, 'checkpoint-every');
-  const out = resolve(stringFlag(command, values, 'out'));
+  const out = runFolder(resolve(stringFlag(command, values, 'out')), values, values.resume !== undefined);
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   await wg.init({ backend });
 
+  const configName = choiceFlag(command, values, 'config', Object.keys(VAE_CONFIGS));
+  const data = stringFlag(command, values, 'data');
+  const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
+  const latent = values.latent === undefined ? undefined : intFlag(command, values, 'latent', MIN_LATENT);
+  if (latent !== undefined && latent > MAX_LATENT) throw new Error(`${command}: --latent must be an integer from ${MIN_LATENT} to ${MAX_LATENT}, got '${values.latent}'`);
+  const probe = await openDataset(data, { size: VAE_CONFIGS[configName as VaeConfigName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  const asked = vaeTrainConfig(configName, {
+    channels: probe.channels,
+    data,
+    latent,
+    beta: nonNegativeFlag(command, values, 'beta'),
+    warmup: intFlag(command, values, 'warmup', 0),
+    batch: intFlag(command, values, 'batch', 2),
+    lr: positiveFlag(command, values, 'lr'),
+    seed: intFlag(command, values, 'seed', 0),
+    heldOut: intFlag(command, values, 'held-out'),
+  });
   let trainer: VaeTrainer;
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
-    const configFlags = ['data', 'config', 'latent', 'beta', 'warmup', 'batch', 'lr', 'seed', 'channels', 'held-out'];
-    const explicit = configFlags.filter((f) => args.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
-    if (explicit.length) {
-      throw new Error(`${command}: --resume takes the config from the checkpoint; drop ${explicit.map((f) => `--${f}`).join(', ')}`);
-    }
     trainer = loadTrainer(command, path);
-    if (trainer.step >= steps) {
+    const saved = trainer.config;
+    try {
+      checkResumeFlags(command, args, path, {
+        data: [asked.data, saved.data], config: [asked.configName, saved.configName], latent: [asked.latent, saved.latent],
+        beta: [asked.beta, saved.beta], warmup: [asked.warmup, saved.warmup], batch: [asked.batch, saved.batch],
+        lr: [asked.lr, saved.lr], seed: [asked.seed, saved.seed], channels: [asked.channels, saved.channels], 'held-out': [asked.heldOut, saved.heldOut],
+      });
+      if (trainer.step >= steps) {
+        throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
+      }
+    } catch (error) {
       trainer.dispose();
-      throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
+      throw error;
     }
   } else {
-    const configName = choiceFlag(command, values, 'config', Object.keys(VAE_CONFIGS));
-    const data = stringFlag(command, values, 'data');
-    const size = VAE_CONFIGS[configName as VaeConfigName].imageSize;
-    const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
-    const latent = values.latent === undefined ? undefined : intFlag(command, values, 'latent', MIN_LATENT);
-    if (latent !== undefined && latent > MAX_LATENT) throw new Error(`${command}: --latent must be an integer from ${MIN_LATENT} to ${MAX_LATENT}, got '${values.latent}'`);
-    const probe = await openDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
-    trainer = new VaeTrainer(
-      vaeTrainConfig(configName, {
-        channels: probe.channels,
-        data,
-        latent,
-        beta: nonNegativeFlag(command, values, 'beta'),
-        warmup: intFlag(command, values, 'warmup', 0),
-        batch: intFlag(command, values, 'batch', 2),
-        lr: positiveFlag(command, values, 'lr'),
-        seed: intFlag(command, values, 'seed', 0),
-        heldOut: intFlag(command, values, 'held-out'),
-      }),
-    );
+    trainer = new VaeTrainer(asked);
   }
   const config = trainer.config;
   try {
@@ -146,7 +153,7 @@ export async function trainVae(args: string[]): Promise<number> {
         `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
     }
     return await runTrainCommand(trainable, {
-      mode, label: 'vae', shown: ['loss', 'recon', 'kl'], out, steps, sampleEvery, checkpointEvery,
+      mode, label: 'vae', shown: ['loss', 'recon', 'kl'], out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
       describeLast: (last) => `loss ${last.loss.toFixed(2)} (recon ${last.recon.toFixed(2)}, KL ${last.kl.toFixed(2)})`,
       extraLines: () => {
         const evaluations = trainable.evaluations;
@@ -169,7 +176,7 @@ export async function trainVae(args: string[]): Promise<number> {
 export async function latentMapVae(args: string[]): Promise<number> {
   const command = 'wgrad latent-map vae';
   const values = parseFlags(command, afterModelName('latent-map', args), LATENT_MAP_VAE_FLAGS);
-  const path = stringFlag(command, values, 'ckpt');
+  const path = checkpointPath(command, values, 'vae');
   const out = stringFlag(command, values, 'out');
   const gridSize = intFlag(command, values, 'grid', 2);
   const count = intFlag(command, values, 'count', 2);
@@ -216,7 +223,7 @@ async function inputImage(command: string, flag: string, spec: string, config: V
 export async function interpolateVae(args: string[]): Promise<number> {
   const command = 'wgrad interpolate vae';
   const values = parseFlags(command, afterModelName('interpolate', args), INTERPOLATE_VAE_FLAGS);
-  const path = stringFlag(command, values, 'ckpt');
+  const path = checkpointPath(command, values, 'vae');
   const from = stringFlag(command, values, 'from');
   const to = stringFlag(command, values, 'to');
   const steps = intFlag(command, values, 'steps', 2);

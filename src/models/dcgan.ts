@@ -15,9 +15,17 @@
 //     Conv k4 s1 p0  → [n, 1, 1, 1]    → logits [n]
 // Convs followed by batchnorm carry no bias (batchnorm's shift replaces it).
 // Weights start from N(0, 0.02), batchnorm scales from N(1, 0.02).
+//
+// upsample 'nearest' (Odena, Dumoulin & Olah, 2016, "Deconvolution and
+// Checkerboard Artifacts") replaces each stride-2 transposed conv of the
+// generator by a nearest-neighbour 2× upsampling and a 3×3 conv (padding
+// 1): a k4 s2 transposed conv gives the even and odd output pixels
+// different sets of taps, which paints a checkerboard until training
+// evens it out; after a nearest upsampling every output pixel sees the
+// same 3×3 taps. It costs 9/4 the multiply-adds of the transposed conv.
 import type { Tensor } from '../tensor';
 import { Module, Sequential } from '../nn/module';
-import { BatchNorm2d, Conv2d, ConvTranspose2d, LeakyReLU, ReLU, Tanh } from '../nn/layers';
+import { BatchNorm2d, Conv2d, ConvTranspose2d, LeakyReLU, ReLU, Tanh, Upsample } from '../nn/layers';
 import * as init from '../nn/init';
 
 export interface DcganConfig {
@@ -30,7 +38,11 @@ export interface DcganConfig {
   generatorWidth: number;
   /** channels of the discriminator's first layer (doubling towards the logit) */
   discriminatorWidth: number;
+  /** how the generator doubles its map: the paper's k4 s2 transposed conv, or nearest upsampling + 3×3 conv (default 'transposed') */
+  upsample?: GeneratorUpsample;
 }
+
+export type GeneratorUpsample = 'transposed' | 'nearest';
 
 /**
  * Named sizes: tiny for SwiftShader (CPU WebGPU), small and base for real
@@ -53,6 +65,9 @@ export function checkDcganConfig(config: DcganConfig): void {
   if (config.channels !== 1 && config.channels !== 3) problems.push(`channels must be 1 or 3, got ${config.channels}`);
   for (const key of ['latent', 'generatorWidth', 'discriminatorWidth'] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 1) problems.push(`${key} must be a positive integer, got ${config[key]}`);
+  }
+  if (config.upsample !== undefined && config.upsample !== 'transposed' && config.upsample !== 'nearest') {
+    problems.push(`upsample must be 'transposed' or 'nearest', got ${JSON.stringify(config.upsample)}`);
   }
   if (problems.length) throw new Error(`DCGAN config: ${problems.join('; ')}`);
 }
@@ -85,11 +100,16 @@ export class Generator extends Module {
       new BatchNorm2d(width),
       new ReLU(),
     ];
+    // one 2× stage: [n, inC, h, w] → [n, outC, 2h, 2w]
+    const double = (inC: number, outC: number): Module[] =>
+      config.upsample === 'nearest'
+        ? [new Upsample({ scaleFactor: 2 }), new Conv2d(inC, outC, 3, { padding: 1, bias: false })]
+        : [new ConvTranspose2d(inC, outC, 4, { stride: 2, padding: 1, bias: false })];
     for (let s = 1; s < stages; s++) {
-      layers.push(new ConvTranspose2d(width, width / 2, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(width / 2), new ReLU());
+      layers.push(...double(width, width / 2), new BatchNorm2d(width / 2), new ReLU());
       width /= 2;
     }
-    layers.push(new ConvTranspose2d(width, config.channels, 4, { stride: 2, padding: 1, bias: false }), new Tanh());
+    layers.push(...double(width, config.channels), new Tanh());
     this.net = new Sequential(...layers);
     initDcganWeights(this);
   }

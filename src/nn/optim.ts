@@ -227,3 +227,12 @@ export function emaUpdate(averages: Tensor[], sources: Tensor[], decay: number):
   });
   averages.forEach((a, i) => a.backend.emaStep(a.storageFor('emaUpdate'), sources[i].storageFor('emaUpdate'), decay));
 }
+
+/**
+ * The EMA decay after `updates` updates: min(decay, (1 + u)/(10 + u)), the
+ * warm-up of TensorFlow's ExponentialMovingAverage, so the average is not
+ * dominated by the random initial weights in a short run.
+ */
+export function emaDecayAt(decay: number, updates: number): number {
+  return Math.min(decay, (1 + updates) / (10 + updates));
+}

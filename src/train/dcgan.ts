@@ -5,16 +5,22 @@
 // One step, as in the paper and PyTorch's DCGAN example:
 //   D: minimise bce(D(x), 1) + bce(D(G(z)), 0)      (G(z) detached)
 //   G: minimise bce(D(G(z)), 1)                     (the non-saturating loss)
+// or with the hinge loss (Lim & Ye 2017; SAGAN, BigGAN):
+//   D: minimise mean(relu(1 − D(x))) + mean(relu(1 + D(G(z))))
+//   G: minimise −mean(D(G(z)))
 // with Adam(betas 0.5/0.999) on both: lr 2e-4 as the paper for the small
-// and base sizes, 1e-3 for tiny (see DCGAN_RUNS).
+// and base sizes, 1e-3 for tiny (see DCGAN_RUNS). With emaDecay > 0 the
+// samples come from an exponential moving average of the generator's
+// weights and batchnorm statistics (BigGAN, StyleGAN), which smooths out
+// the step-to-step wobble of the adversarial game.
 import { Tensor, scope, keep, liveTensorCount } from '../tensor';
 import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
 import { full, randn } from '../ops/creation';
 import { bceWithLogits } from '../ops/loss';
 import { seed } from '../random';
-import { Adam } from '../nn/optim';
-import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName } from '../models/dcgan';
+import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
+import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName, type GeneratorUpsample } from '../models/dcgan';
 import { loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
@@ -30,7 +36,34 @@ export interface DcganTrainConfig extends DcganConfig {
   seed: number;
   /** how many fixed noise vectors the sample grids show */
   samples: number;
+  /** the recipe it came from (DCGAN_RECIPES), for the record */
+  recipe?: string;
+  /** the adversarial loss (default 'bce', the paper's) */
+  loss?: DcganLoss;
+  /** decay of the generator average the samples come from; 0 (the default): sample the live generator */
+  emaDecay?: number;
 }
+
+export type DcganLoss = 'bce' | 'hinge';
+
+export interface DcganRecipe {
+  upsample: GeneratorUpsample;
+  loss: DcganLoss;
+  emaDecay: number;
+}
+
+/**
+ * Named recipes. 'paper' is Radford et al.'s DCGAN as published, kept for
+ * teaching and comparison.
+ */
+export const DCGAN_RECIPES = {
+  paper: { upsample: 'transposed', loss: 'bce', emaDecay: 0 },
+  clean: { upsample: 'nearest', loss: 'hinge', emaDecay: 0.999 },
+} as const satisfies Record<string, DcganRecipe>;
+
+export type DcganRecipeName = keyof typeof DCGAN_RECIPES;
+
+export const DEFAULT_DCGAN_RECIPE: DcganRecipeName = 'clean';
 
 export type DcganStepMetrics = {
   step: number;
@@ -63,12 +96,22 @@ export const DCGAN_RUNS: Record<DcganConfigName, { batch: number; lr: number; st
 /** A full training config from a named size and the run's options. */
 export function dcganTrainConfig(
   name: string,
-  options: { channels: 1 | 3; data: string; batch?: number; lr?: number; seed?: number; samples?: number },
+  options: {
+    channels: 1 | 3; data: string; batch?: number; lr?: number; seed?: number; samples?: number;
+    recipe?: string; upsample?: GeneratorUpsample; loss?: DcganLoss; emaDecay?: number;
+  },
 ): DcganTrainConfig {
   const sizes = DCGAN_CONFIGS[name as DcganConfigName];
   if (!sizes) throw new Error(`dcgan: unknown config '${name}'; valid: ${Object.keys(DCGAN_CONFIGS).join(', ')}`);
+  const recipeName = options.recipe ?? DEFAULT_DCGAN_RECIPE;
+  const recipe: DcganRecipe | undefined = DCGAN_RECIPES[recipeName as DcganRecipeName];
+  if (!recipe) throw new Error(`dcgan: unknown recipe '${recipeName}'; valid: ${Object.keys(DCGAN_RECIPES).join(', ')}`);
   const config: DcganTrainConfig = {
     ...sizes,
+    upsample: options.upsample ?? recipe.upsample,
+    loss: options.loss ?? recipe.loss,
+    emaDecay: options.emaDecay ?? recipe.emaDecay,
+    recipe: recipeName,
     channels: options.channels,
     configName: name,
     data: options.data,
@@ -87,6 +130,20 @@ function checkTrainConfig(config: DcganTrainConfig): void {
   if (!Number.isInteger(config.batch) || config.batch < 2) throw new Error(`dcgan: batch must be an integer ≥ 2 (batchnorm needs it), got ${config.batch}`);
   if (!(config.lr > 0)) throw new Error(`dcgan: lr must be > 0, got ${config.lr}`);
   if (!Number.isInteger(config.samples) || config.samples < 1) throw new Error(`dcgan: samples must be a positive integer, got ${config.samples}`);
+  if (config.loss !== undefined && config.loss !== 'bce' && config.loss !== 'hinge') throw new Error(`dcgan: loss must be 'bce' or 'hinge', got ${JSON.stringify(config.loss)}`);
+  const decay = config.emaDecay ?? 0;
+  if (!(decay >= 0 && decay < 1)) throw new Error(`dcgan: emaDecay must be in [0, 1), got ${config.emaDecay}`);
+}
+
+/** D's loss on real and fake logits [n], and G's on the logits of its fakes. */
+export function discriminatorLoss(loss: DcganLoss, realLogits: Tensor, fakeLogits: Tensor): Tensor {
+  if (loss === 'hinge') return realLogits.neg().add(1).relu().mean().add(fakeLogits.add(1).relu().mean());
+  return bceWithLogits(realLogits, full(realLogits.shape, 1)).add(bceWithLogits(fakeLogits, full(fakeLogits.shape, 0)));
+}
+
+export function generatorLoss(loss: DcganLoss, fakeLogits: Tensor): Tensor {
+  if (loss === 'hinge') return fakeLogits.mean().neg();
+  return bceWithLogits(fakeLogits, full(fakeLogits.shape, 1));
 }
 
 export class DcganTrainer {
@@ -94,6 +151,8 @@ export class DcganTrainer {
   readonly discriminator: Discriminator;
   readonly optG: Adam;
   readonly optD: Adam;
+  /** the weight average samples come from (emaDecay > 0), else null */
+  readonly emaGenerator: Generator | null;
   /** the noise behind every sample grid, fixed for the whole run */
   readonly fixedNoise: Tensor;
   /** steps taken so far */
@@ -109,6 +168,20 @@ export class DcganTrainer {
     const adam = { lr: config.lr, betas: config.betas };
     this.optG = new Adam(this.generator.parameters(), adam);
     this.optD = new Adam(this.discriminator.parameters(), adam);
+    this.emaGenerator = null;
+    if ((config.emaDecay ?? 0) > 0) {
+      this.emaGenerator = new Generator(config);
+      this.emaGenerator.loadStateDict(this.generator.stateDict());
+      for (const p of this.emaGenerator.parameters()) p.requiresGrad = false;
+    }
+  }
+
+  /** The (average, live) tensor pairs the EMA moves: every weight and batchnorm statistic, not the batch counters. */
+  private emaPairs(ema: Generator): [Tensor[], Tensor[]] {
+    const live = this.generator.stateDict();
+    const keys = Object.keys(live).filter((key) => !key.endsWith('num_batches_tracked'));
+    const averaged = ema.stateDict();
+    return [keys.map((key) => averaged[key]), keys.map((key) => live[key])];
   }
 
   /** One D step and one G step on a batch of real images [n, C, s, s] in [-1, 1]. */
@@ -121,23 +194,26 @@ export class DcganTrainer {
     const started = performance.now();
     const G = this.generator;
     const D = this.discriminator;
+    const loss = this.config.loss ?? 'bce';
     const stats = scope(() => {
-      const ones = full([batch], 1);
-      const zeros = full([batch], 0);
       const fake = G.forward(randn([batch, latent]));
 
       const realLogits = D.forward(real);
       const fakeLogits = D.forward(fake.detach());
-      const lossD = bceWithLogits(realLogits, ones).add(bceWithLogits(fakeLogits, zeros));
+      const lossD = discriminatorLoss(loss, realLogits, fakeLogits);
       this.optD.zeroGrad();
       lossD.backward();
       this.optD.step();
 
-      const lossG = bceWithLogits(D.forward(fake), ones);
+      const lossG = generatorLoss(loss, D.forward(fake));
       this.optG.zeroGrad();
       lossG.backward();
       this.optG.step();
       this.optD.zeroGrad(); // the G step's gradients on D are not D's to use
+      if (this.emaGenerator) {
+        const [averages, sources] = this.emaPairs(this.emaGenerator);
+        noGrad(() => emaUpdate(averages, sources, emaDecayAt(this.config.emaDecay ?? 0, this.step + 1)));
+      }
 
       // one readback for the four numbers
       return noGrad(() =>
@@ -151,17 +227,35 @@ export class DcganTrainer {
     return { step: this.step, lossD, lossG, dReal, dFake, ms, imagesPerSecond: (batch * 1000) / ms, tensors: liveTensorCount() };
   }
 
-  /** The generator's images (eval mode: running batchnorm statistics) for `noise`, default the fixed noise. */
+  /**
+   * Starts from another run's weights (fine-tuning): its generator,
+   * discriminator and, where both have one, its weight average; this
+   * trainer's optimizers and step stay fresh. The nets must have the same
+   * shapes (loadStateDict refuses any other, naming the key).
+   */
+  loadWeightsFrom(source: DcganTrainer): void {
+    this.generator.loadStateDict(source.generator.stateDict());
+    this.discriminator.loadStateDict(source.discriminator.stateDict());
+    this.emaGenerator?.loadStateDict(source.sampler.stateDict());
+  }
+
+  /** The generator that draws the samples: the weight average where there is one. */
+  get sampler(): Generator {
+    return this.emaGenerator ?? this.generator;
+  }
+
+  /** The sampler's images (eval mode: running batchnorm statistics) for `noise`, default the fixed noise. */
   async sample(noise: Tensor = this.fixedNoise): Promise<{ data: Float32Array; shape: number[] }> {
-    this.generator.eval();
+    const generator = this.sampler;
+    generator.eval();
     try {
-      const images = noGrad(() => scope(() => this.generator.forward(noise)));
+      const images = noGrad(() => scope(() => generator.forward(noise)));
       const data = await images.toArray();
       const shape = images.shape;
       images.dispose();
       return { data, shape };
     } finally {
-      this.generator.train();
+      generator.train();
     }
   }
 
@@ -174,6 +268,7 @@ export class DcganTrainer {
         optG: this.optG.stateDict(),
         optD: this.optD.stateDict(),
         noise: { fixed: this.fixedNoise },
+        ...(this.emaGenerator ? { ema: this.emaGenerator.stateDict() } : {}),
       },
       { model: 'dcgan', config: this.config, step: this.step },
     );
@@ -189,8 +284,10 @@ export class DcganTrainer {
       label: 'DCGAN',
       required: ['generator', 'discriminator', 'optG', 'optD', 'noise'],
       make: (config) => new DcganTrainer(config),
-      load: (trainer, { generator, discriminator, optG, optD, noise }) => {
+      load: (trainer, { generator, discriminator, optG, optD, noise, ema }) => {
+        if (trainer.emaGenerator && !ema) throw new Error(`it lacks ema (emaDecay is ${trainer.config.emaDecay})`);
         trainer.generator.loadStateDict(generator);
+        if (trainer.emaGenerator) trainer.emaGenerator.loadStateDict(ema);
         trainer.discriminator.loadStateDict(discriminator);
         trainer.optG.loadStateDict(optG);
         trainer.optD.loadStateDict(optD);
@@ -203,6 +300,7 @@ export class DcganTrainer {
     this.optG.dispose();
     this.optD.dispose();
     this.generator.dispose();
+    this.emaGenerator?.dispose();
     this.discriminator.dispose();
     this.fixedNoise.dispose();
   }

@@ -13,7 +13,7 @@ import { Tensor, scope, liveTensorCount } from '../tensor';
 import { noGrad } from '../autograd';
 import { randn, tensor } from '../ops/creation';
 import { seed, uniformArray } from '../random';
-import { Adam, emaUpdate } from '../nn/optim';
+import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
 import { UNET_CONFIGS, UNet, checkUnetConfig, type UnetConfig, type UnetConfigName } from '../models/unet';
 import {
   NoiseSchedule, SCHEDULE_KINDS, diffusionLoss, sampleDdim, type Denoiser, type SampleResult, type ScheduleKind,
@@ -120,15 +120,6 @@ function checkTrainConfig(config: DiffusionTrainConfig): void {
     problems.push(`sampleSteps must be an integer from 1 to timesteps (${config.timesteps}), got ${config.sampleSteps}`);
   }
   if (problems.length) throw new Error(`diffusion: ${problems.join('; ')}`);
-}
-
-/**
- * The EMA decay after `updates` updates: min(decay, (1 + u)/(10 + u)), the
- * warm-up of TensorFlow's ExponentialMovingAverage, so the average is not
- * dominated by the random initial weights in a short run.
- */
-export function emaDecayAt(decay: number, updates: number): number {
-  return Math.min(decay, (1 + updates) / (10 + updates));
 }
 
 /** Labels for `n` samples in class order, a row of n / classes per class; null for an unconditional net. */

@@ -9,7 +9,7 @@
 //
 // A model plugs in through `Trainable`; the loop owns the files, the NaN
 // guard and the schedule, so the three models write the same folder.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeGif, decodePng, encodePng, imageGrid } from './picture';
 import { lineChartSvg, type Series } from './plot';
@@ -45,12 +45,18 @@ export interface RunOptions {
   checkpointEvery: number;
   /** called after every step (progress bar, JSON lines) */
   onStep?: (metrics: StepMetrics) => void;
+  /** stops the run between steps, with a checkpoint of the last step taken (SIGINT, SIGTERM) */
+  signal?: AbortSignal;
+  /** a new run (step 0) may replace a run already in `out`; otherwise that is refused */
+  overwrite?: boolean;
 }
 
 export interface RunResult {
   steps: number;
   files: { metrics: string; samples: string; evolution: string; lossPlot: string; checkpoint: string };
   last: StepMetrics | null;
+  /** why the run stopped before `steps` (the abort reason), if it did */
+  stopped?: string;
 }
 
 /** Thrown when a loss turns NaN or infinite: training stops, the last good checkpoint stays. */
@@ -81,6 +87,22 @@ function readMetrics(path: string): StepMetrics[] {
     .map((line) => JSON.parse(line) as StepMetrics);
 }
 
+/** Whether `out` already holds a run: a checkpoint, metrics or sample grids. */
+export function holdsRun(out: string): boolean {
+  const files = runFiles(out);
+  if (existsSync(files.checkpoint) || existsSync(files.metrics)) return true;
+  return existsSync(files.samples) && readdirSync(files.samples).some((f) => /^step-\d+\.png$/.test(f));
+}
+
+/** Removes a run's files from `out` (not the folder, nor files the run did not make). */
+function clearRun(out: string): void {
+  const files = runFiles(out);
+  for (const path of [files.checkpoint, files.metrics, files.evolution, files.lossPlot]) rmSync(path, { force: true });
+  if (existsSync(files.samples)) {
+    for (const f of readdirSync(files.samples)) if (/^step-\d+\.png$/.test(f)) rmSync(join(files.samples, f));
+  }
+}
+
 function stepName(step: number): string {
   return `step-${String(step).padStart(6, '0')}.png`;
 }
@@ -91,6 +113,13 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
     if (!Number.isInteger(value) || value < 1) throw new Error(`${model.kind}: ${name} must be a positive integer, got ${value}`);
   }
   const files = runFiles(out);
+  if (model.step === 0 && holdsRun(out)) {
+    if (!options.overwrite) {
+      throw new Error(`${model.kind}: ${out} already holds a run; go on with it (--resume ${files.checkpoint}), ` +
+        'write the new run to another folder (--out), or replace it (--overwrite)');
+    }
+    clearRun(out);
+  }
   mkdirSync(files.samples, { recursive: true });
   writeFileSync(join(out, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
 
@@ -99,6 +128,7 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
   writeFileSync(files.metrics, earlier.map((m) => `${JSON.stringify(m)}\n`).join(''));
 
   let lastCheckpoint = existsSync(files.checkpoint) && model.step > 0 ? `${files.checkpoint} (step ${model.step})` : null;
+  let checkpointStep = lastCheckpoint ? model.step : -1;
   const writeSamples = async (step: number) => {
     const { data, shape } = await model.sampleImages();
     writeFileSync(join(files.samples, stepName(step)), encodePng(imageGrid(data, shape)));
@@ -108,6 +138,7 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
   const saveCheckpoint = async () => {
     writeFileAtomic(files.checkpoint, await model.checkpoint());
     lastCheckpoint = `${files.checkpoint} (step ${model.step})`;
+    checkpointStep = model.step;
   };
 
   let last: StepMetrics | null = earlier.at(-1) ?? null;
@@ -117,6 +148,10 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
       if (Object.keys(extra).length) appendFileSync(files.metrics, `${JSON.stringify({ step: 0, ...extra })}\n`);
     }
     while (model.step < steps) {
+      if (options.signal?.aborted) {
+        if (model.step > 0 && checkpointStep !== model.step) await saveCheckpoint();
+        return { steps: model.step, files, last, stopped: String(options.signal.reason ?? 'aborted') };
+      }
       const metrics: StepMetrics = await model.trainStep();
       const bad = model.lossNames.filter((name) => !Number.isFinite(metrics[name]));
       if (bad.length) {
