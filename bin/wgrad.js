@@ -21,6 +21,11 @@ if (process.env.WGRAD_CHILD) {
       if (process.listenerCount('disconnect') === 1) process.exit(143);
     });
   }
+  // `wgrad train … --json | head -2`: the reader has gone; stop quietly, as Unix tools do.
+  process.stdout.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const { main } = await import(cli);
   try {
     process.exitCode = await main(process.argv.slice(2));

@@ -25,6 +25,11 @@ const dcgan: ModelKind<DcganTrainer> = {
   fromCheckpoint: (bytes, source) => DcganTrainer.fromCheckpoint(bytes, source),
   trainStep: (trainer, loader) => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
   sampleGrid: (trainer) => trainer.sample(),
+  fineTune: (source, { data, batch }) => {
+    const tuned = new DcganTrainer({ ...source.config, data, batch, seed: 0 });
+    tuned.loadWeightsFrom(source);
+    return tuned;
+  },
 };
 
 /**

@@ -1,5 +1,59 @@
 // The gallery: a card per page, and the adapter in use (in the header).
+// The model cards open on live samples from the pretrained checkpoints
+// (pretrained/), drawn by a forward pass in this tab: nothing to train first.
+import * as wg from '../src/index';
+import { DcganTrainer } from '../src/train/dcgan';
+import { VaeTrainer } from '../src/train/vae';
+import { loadDenoiser } from '../src/train/diffusion';
+import { sampleDdim } from '../src/models/diffusion';
 import { el, pageError, pageReady, startPage } from './common/page';
+import { drawImages, pixelCanvas } from './train/canvas';
+import { fetchPretrained, type PretrainedName } from './pretrained';
+
+type Images = { data: Float32Array; shape: number[]; columns?: number };
+
+/** A pretrained model's live sample: what to draw, and how. */
+interface LiveSample {
+  name: PretrainedName;
+  caption: string;
+  draw(bytes: Uint8Array): Promise<Images>;
+}
+
+async function fromLatents(trainer: DcganTrainer | VaeTrainer, n: number): Promise<Images> {
+  const z = wg.randn([n, trainer.config.latent]);
+  try {
+    return await trainer.sample(z);
+  } finally {
+    z.dispose();
+    trainer.dispose();
+  }
+}
+
+const LIVE: Record<string, LiveSample[]> = {
+  'dcgan.html': [
+    { name: 'dcgan-shapes', caption: 'shapes', draw: async (bytes) => fromLatents(DcganTrainer.fromCheckpoint(bytes, 'dcgan-shapes'), 16) },
+    { name: 'dcgan-mnist', caption: 'digits', draw: async (bytes) => fromLatents(DcganTrainer.fromCheckpoint(bytes, 'dcgan-mnist'), 16) },
+  ],
+  'vae.html': [
+    { name: 'vae-mnist', caption: 'digits from the prior', draw: async (bytes) => fromLatents(VaeTrainer.fromCheckpoint(bytes, 'vae-mnist'), 16) },
+  ],
+  'diffusion.html': [
+    {
+      name: 'diffusion-mnist',
+      caption: 'one digit of each class, DDIM 10 steps',
+      draw: async (bytes) => {
+        const denoiser = loadDenoiser(bytes, 'diffusion-mnist');
+        try {
+          const labels = Array.from({ length: 10 }, (_, i) => i);
+          const result = await sampleDdim(denoiser, { n: 10, steps: 10, eta: 0, seed: 0, labels });
+          return { ...result, columns: 5 };
+        } finally {
+          denoiser.dispose();
+        }
+      },
+    },
+  ],
+};
 
 const CARDS: { file: string; title: string; text: string }[] = [
   { file: 'dcgan.html', title: 'DCGAN', text: 'A generator and a discriminator playing against each other learn to draw shapes or digits.' },
@@ -12,14 +66,29 @@ const CARDS: { file: string; title: string; text: string }[] = [
 async function main(): Promise<void> {
   await startPage({ file: 'index.html', cpuFallback: true });
   const cards = document.getElementById('cards')!;
+  const pending: [LiveSample, HTMLCanvasElement][] = [];
   for (const card of CARDS) {
     const box = el('section', { class: 'card' });
     const title = el('h2');
     title.append(el('a', { href: `./${card.file}` }, card.title));
     box.append(title, el('p', {}, card.text));
+    for (const live of LIVE[card.file] ?? []) {
+      const canvas = pixelCanvas(`samples of the pretrained ${live.name}`, `live-${live.name}`);
+      const figure = el('figure', { class: 'live' });
+      figure.append(canvas, el('figcaption', { class: 'note' }, `pretrained, ${live.caption}`));
+      box.append(figure);
+      pending.push([live, canvas]);
+    }
     cards.append(box);
   }
-  pageReady();
+  pageReady({ liveDrawn: () => document.querySelectorAll('canvas[data-drawn]').length });
+  // one at a time, cheapest first: each is a forward pass (DDIM: ten) on this tab's adapter
+  wg.seed(Date.now() % 2 ** 31);
+  for (const [live, canvas] of pending) {
+    const images = await live.draw(await fetchPretrained(live.name));
+    drawImages(canvas, images.data, images.shape, { columns: images.columns ?? 4 });
+    canvas.dataset.drawn = 'true';
+  }
 }
 
 main().catch(pageError);

@@ -331,6 +331,21 @@ describe('Module.loadStateDict: checks everything first, copies only then', () =
     for (const key of ['1.running_var', '3.bias', 'extra.weight', '0.bias']) expect(message).toContain(key);
     expect(await snapshot(model)).toEqual(before);
 
+    // 10,000 stray keys: the first few and a count, not a 99 KB message
+    const flood: Record<string, wg.Tensor> = { ...good };
+    const stray = wg.zeros([1]);
+    for (let i = 0; i < 10_000; i++) flood[`stray.${i}`] = stray;
+    try {
+      model.loadStateDict(flood);
+      expect.fail('loadStateDict accepted 10,000 unexpected keys');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/unexpected keys: stray\.0, stray\.1, .*stray\.7, … and 9992 more \(10000 in all\)/);
+    expect(message.length).toBeLessThan(1000);
+    stray.dispose();
+    expect(await snapshot(model)).toEqual(before);
+
     // the model's tensors are the same objects as before
     const tensorsAfter = model.stateDict();
     for (const k of Object.keys(tensorsBefore)) expect(tensorsAfter[k]).toBe(tensorsBefore[k]);
@@ -927,5 +942,78 @@ describe('Embedding, Dropout, Upsample, Flatten, Unflatten', () => {
       '3.weight', '3.bias', '3.running_mean', '3.running_var', '3.num_batches_tracked',
       '6.weight', '6.bias',
     ]);
+  });
+});
+
+describe('spectralNorm', () => {
+  /** The largest singular value of a [rows, cols] matrix, from its Gram matrix's power iteration in float64 (300 rounds). */
+  function largestSingularValue(values: ArrayLike<number>, rows: number, cols: number): number {
+    let v = Array.from({ length: cols }, (_, i) => Math.cos(i + 1));
+    let norm = 0;
+    for (let round = 0; round < 300; round++) {
+      const u = Array.from({ length: rows }, (_, r) => v.reduce((s, vc, c) => s + values[r * cols + c] * vc, 0));
+      const w = Array.from({ length: cols }, (_, c) => u.reduce((s, ur, r) => s + values[r * cols + c] * ur, 0));
+      norm = Math.hypot(...w);
+      v = w.map((x) => x / norm);
+    }
+    return Math.sqrt(norm);
+  }
+
+  it('keeps PyTorch\'s keys, and its power iteration finds the largest singular value on both backends', async () => {
+    for (const backend of BACKENDS) {
+      await withBackend(backend, async () => {
+        wg.seed(3);
+        const conv = nn.spectralNorm(new nn.Conv2d(3, 5, 3, { padding: 1 }));
+        expect(Object.keys(conv.stateDict()).sort()).toEqual(['bias', 'weight_orig', 'weight_u', 'weight_v']);
+        expect(conv.namedParameters().map(([k]) => k).sort()).toEqual(['bias', 'weight_orig']);
+        const x = wg.randn([2, 3, 4, 4]);
+        for (let i = 0; i < 60; i++) wg.scope(() => conv.forward(x)); // training mode: a power-iteration round each
+        const w = await conv.stateDict().weight_orig.toFloat64();
+        const sigma = largestSingularValue(w, 5, 27);
+        // eval mode: no iteration; the layer is the plain conv with weight / σ
+        conv.eval();
+        const got = wg.scope(() => conv.forward(x));
+        // (withBackend again: the awaits above left the async callback on the default backend)
+        const want = withBackend(backend, () => wg.scope(() => wg.F.conv2d(x, wg.tensor(Array.from(w, (v) => v / sigma), [5, 3, 3, 3]), conv.bias, { padding: 1 })));
+        const [a, b] = [await read(got), await read(want)];
+        const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+        console.log(`spectralNorm ${backend}: σ ${sigma.toFixed(6)}, |layer − conv(w/σ)| ≤ ${worst.toExponential(2)}`);
+        expect(worst).toBeLessThan(1e-4);
+        for (const t of [x, got, want]) t.dispose();
+        conv.dispose();
+      });
+    }
+  });
+
+  it('its gradient reaches weight_orig through σ: finite differences on the CPU reference, and WebGPU against it', async () => {
+    const grads: Record<string, number[]> = {};
+    for (const backend of ['cpu', 'webgpu'] as const) {
+      await withBackend(backend, async () => {
+        wg.seed(5);
+        const linear = nn.spectralNorm(new nn.Linear(6, 4));
+        const x = wg.randn([3, 6]);
+        wg.scope(() => linear.forward(x)); // one training round moves u and v off their start
+        linear.eval();
+        if (backend === 'cpu') {
+          const weight = linear.stateDict().weight_orig;
+          const r = await wg.gradcheck((w) => {
+            (linear as unknown as { weight_orig: Tensor }).weight_orig = w;
+            return linear.forward(x);
+          }, [weight], { eps: 1e-6, atol: 1e-7, rtol: 1e-5 });
+          (linear as unknown as { weight_orig: Tensor }).weight_orig = weight;
+          expect(r.ok, `gradcheck maxAbs ${r.maxAbsError} maxRel ${r.maxRelError}`).toBe(true);
+        }
+        linear.train();
+        const out = linear.forward(x);
+        out.square().sum().backward();
+        grads[backend] = await read(linear.stateDict().weight_orig.grad!);
+        out.dispose();
+        x.dispose();
+        linear.dispose();
+      });
+    }
+    const worst = Math.max(...grads.webgpu.map((v, i) => Math.abs(v - grads.cpu[i])));
+    console.log(`spectralNorm gradient of weight_orig, WebGPU vs CPU: max abs difference ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
   });
 });

@@ -15,6 +15,7 @@ import { el } from '../common/page';
 import { canvasPixels, drawImages, pixelCanvas } from './canvas';
 import { DATA_LABELS, choiceOf, decodePhotos, openPageDataset, specOf, type DataChoice } from './data';
 import { LossChart } from './loss-chart';
+import { fetchPretrained, pretrainedFor } from '../pretrained';
 import './training.css';
 
 /** What every trainer's config holds (DcganTrainConfig, VaeTrainConfig, DiffusionTrainConfig). */
@@ -76,6 +77,12 @@ export interface ModelKind<T extends TrainerLike> {
   trainStep(trainer: T, loader: Loader): Promise<Record<string, number>>;
   /** the sample grid: images [n, C, s, s] in [-1, 1], from noise fixed for the run */
   sampleGrid(trainer: T): Promise<{ data: Float32Array; shape: number[]; columns?: number }>;
+  /**
+   * A new run on other data that starts from a trained model's weights
+   * (fine-tuning on photos). Without it, "Start from pretrained" goes on
+   * training the pretrained model on its own data.
+   */
+  fineTune?(source: T, setup: { data: string; dataset: Dataset; batch: number }): T;
 }
 
 type Listener<T> = (trainer: T | null) => void;
@@ -209,6 +216,12 @@ export class TrainingPage<T extends TrainerLike> {
     this.pauseButton = el('button', { type: 'button', 'data-testid': 'pause' }, 'Pause');
     this.resetButton = el('button', { type: 'button', 'data-testid': 'reset' }, 'Reset');
     this.downloadButton = el('button', { type: 'button', 'data-testid': 'download' }, 'Download checkpoint');
+    const pretrainedButton = el('button', { type: 'button', 'data-testid': 'from-pretrained' }, 'Start from pretrained');
+    pretrainedButton.title = 'Load the model wgrad ships for this data (on photos: fine-tune the shapes model) and train on from it';
+    pretrainedButton.addEventListener('click', () => void this.guard(async () => {
+      await this.startFromPretrained();
+      await this.start();
+    }));
     const loadInput = el('input', { type: 'file', accept: '.safetensors', class: 'visually-hidden', 'data-testid': 'checkpoint-input' });
     const loadButton = el('button', { type: 'button' }, 'Load checkpoint…');
     loadButton.addEventListener('click', () => loadInput.click());
@@ -221,7 +234,7 @@ export class TrainingPage<T extends TrainerLike> {
     this.pauseButton.addEventListener('click', () => void this.pause());
     this.resetButton.addEventListener('click', () => void this.reset());
     this.downloadButton.addEventListener('click', () => void this.guard(() => this.download()));
-    buttons.append(this.startButton, this.pauseButton, this.resetButton, this.downloadButton, loadButton, loadInput);
+    buttons.append(this.startButton, pretrainedButton, this.pauseButton, this.resetButton, this.downloadButton, loadButton, loadInput);
 
     this.photoNote = el('p', { class: 'note' }, 'Drop photos anywhere on the page to train on them (centre-cropped and resized to the model size).');
     this.status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status' }, 'Press Start to build the model and train it in this tab.');
@@ -464,6 +477,46 @@ export class TrainingPage<T extends TrainerLike> {
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  /**
+   * The pretrained model for the chosen data, in place of the current one:
+   * on shapes or digits the shipped checkpoint itself (training goes on
+   * from it); on photos, where the kind can fine-tune, a new run on the
+   * photos that starts from the shapes model's weights.
+   */
+  async startFromPretrained(): Promise<void> {
+    const choice = this.dataSelect.value as DataChoice;
+    const photos = choice === 'photos';
+    const name = pretrainedFor(this.kind.kind, photos ? 'shapes' : choice);
+    if (!name) throw new Error(`wgrad ships no pretrained ${this.kind.kind} for ${DATA_LABELS[choice]}`);
+    this.setStatus(`Fetching the pretrained ${name}…`);
+    const bytes = await fetchPretrained(name);
+    if (!photos || !this.kind.fineTune) {
+      await this.loadCheckpoint(bytes, `pretrained ${name}`);
+      return;
+    }
+    await this.pause();
+    const source = this.kind.fromCheckpoint(bytes, `pretrained ${name}`);
+    try {
+      const { imageSize, channels, batch } = source.config;
+      const dataset = await openPageDataset({ choice, size: imageSize, channels, split: 'train', seed: 0 }, this.photos);
+      if (dataset.count < 2) throw new Error('fine-tuning needs at least 2 photos');
+      await this.exclusive(async () => {
+        const tuned = this.kind.fineTune!(source, { data: specOf(choice), dataset, batch: Math.min(batch, dataset.count) });
+        this.trainer?.dispose();
+        this.trainer = tuned;
+        this.loader = new Loader(dataset, { batchSize: tuned.config.batch, seed: tuned.config.seed, flip: true });
+      });
+    } finally {
+      source.dispose();
+    }
+    this.lastMetrics = null;
+    this.stepTimes = [];
+    this.chart.clear();
+    this.setStatus(`Fine-tuning the pretrained ${name} on ${this.photos.length} photos.`);
+    for (const listener of this.listeners) listener(this.trainer);
+    await this.refreshSamples();
   }
 
   /** Replaces the model with a checkpoint's (the CLI's or this page's), ready to sample or train on. */

@@ -11,7 +11,26 @@ export interface FlagSpec {
 export type Flags = Record<string, FlagSpec>;
 export type FlagValues = Record<string, string | boolean | undefined>;
 
-export function parseFlags(command: string, args: string[], flags: Flags): FlagValues {
+/**
+ * `--steps -5` reads to parseArgs as a flag with no value followed by an
+ * option '-5'; joined as `--steps=-5` it reaches the number checks, which
+ * say what is wrong with it.
+ */
+function joinNegativeValues(args: string[], flags: Flags): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith('--') ? args[i].slice(2) : '';
+    if (flags[name]?.type === 'string' && i + 1 < args.length && /^-[\d.]/.test(args[i + 1])) {
+      out.push(`${args[i]}=${args[++i]}`);
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
+export function parseFlags(command: string, given: string[], flags: Flags): FlagValues {
+  const args = joinNegativeValues(given, flags);
   const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, { type: spec.type }]));
   let values: FlagValues;
   let positionals: string[];
@@ -42,17 +61,21 @@ export function flagHelp(flags: Flags): string {
 export function intFlag(command: string, values: FlagValues, name: string, min = 1): number {
   const raw = values[name];
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min) {
+  // digits only: Number() would also take '1e1', '0x4' and ' 7 '
+  if (typeof raw !== 'string' || !/^[+-]?\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min) {
     throw new Error(`${command}: --${name} must be an integer ≥ ${min}, got '${raw}'`);
   }
   return n;
 }
 
+/** A decimal number as people write one (0.001, 1e-3, .5), not hex, binary or blanks. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /** The flag as a finite number > 0. */
 export function positiveFlag(command: string, values: FlagValues, name: string): number {
   const raw = values[name];
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isFinite(n) || n <= 0) throw new Error(`${command}: --${name} must be a number > 0, got '${raw}'`);
+  if (typeof raw !== 'string' || !DECIMAL.test(raw) || !Number.isFinite(n) || n <= 0) throw new Error(`${command}: --${name} must be a number > 0, got '${raw}'`);
   return n;
 }
 
@@ -60,7 +83,7 @@ export function positiveFlag(command: string, values: FlagValues, name: string):
 export function fractionFlag(command: string, values: FlagValues, name: string): number {
   const raw = values[name];
   const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !(n >= 0 && n < 1)) throw new Error(`${command}: --${name} must be a number in [0, 1), got '${raw}'`);
+  if (typeof raw !== 'string' || !DECIMAL.test(raw) || !(n >= 0 && n < 1)) throw new Error(`${command}: --${name} must be a number in [0, 1), got '${raw}'`);
   return n;
 }
 

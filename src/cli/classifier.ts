@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import * as wg from '../index';
 import { openDataset } from '../data/dataset';
+import { resizeImage } from '../data/images';
 import { classifierFileInfo, loadClassifier, saveClassifier, trainClassifier } from '../train/classifier';
 import { qualityScore } from '../train/score';
 import { checkpointInfo } from '../train/checkpoint';
@@ -121,6 +122,18 @@ export function registerGenerator(kind: string, generate: Generate): void {
   GENERATORS[kind] = generate;
 }
 
+/** Images [n, c, from, from] resized to [n, c, to, to] (unchanged when the sizes agree). */
+function resizeBatch(images: Float32Array, channels: number, from: number, to: number): Float32Array {
+  if (from === to) return images;
+  const n = images.length / (channels * from * from);
+  const out = new Float32Array(n * channels * to * to);
+  for (let i = 0; i < n; i++) {
+    const one = images.subarray(i * channels * from * from, (i + 1) * channels * from * from);
+    out.set(resizeImage(one, channels, from, from, to, to), i * channels * to * to);
+  }
+  return out;
+}
+
 export async function evalCommand(args: string[]): Promise<number> {
   const command = 'wgrad eval';
   const values = parseFlags(command, args, EVAL_FLAGS);
@@ -146,17 +159,21 @@ export async function evalCommand(args: string[]): Promise<number> {
   try {
     const generated = await generate(ckptBytes, ckptPath, n, seed);
     const [, c, s] = generated.shape;
-    if (c !== info.config.channels || s !== info.config.size) {
+    if (c !== info.config.channels) {
       throw new Error(`${command}: ${ckptPath} makes [${c}, ${s}, ${s}] images, ${classifierPath} takes [${info.config.channels}, ${info.config.size}, ${info.config.size}]`);
     }
+    // A generator of another size is scored with real images loaded at its
+    // size, both sides then resized alike to the classifier's.
+    const toClassifier = (images: Float32Array) => resizeBatch(images, c, s, info.config.size);
     const test = await openDataset(info.data, { size: s, channels: c as 1 | 3, split: 'test' });
     const count = Math.min(n, test.count);
     if (count < n) throw new Error(`${command}: ${info.data}'s test split has ${test.count} images; use --n ${test.count} or fewer`);
-    const real = test.examples(Array.from({ length: count }, (_, i) => i)).images;
-    const score = await qualityScore(classifier, generated.data, real, n);
+    const real = toClassifier(test.examples(Array.from({ length: count }, (_, i) => i)).images);
+    const score = await qualityScore(classifier, toClassifier(generated.data), real, n);
     // The floor: two disjoint sets of real images, to read the distance against.
     const train = await openDataset(info.data, { size: s, channels: c as 1 | 3, split: 'train' });
-    const realFloor = await qualityScore(classifier, train.examples(Array.from({ length: Math.min(n, train.count) }, (_, i) => i)).images, real, n);
+    const trainImages = toClassifier(train.examples(Array.from({ length: Math.min(n, train.count) }, (_, i) => i)).images);
+    const realFloor = await qualityScore(classifier, trainImages, real, n);
     const testAccuracy = info.testAccuracy;
     if (values.json) {
       console.log(JSON.stringify({ model: kind, checkpoint: ckptPath, classifier: classifierPath, testAccuracy, ...score, realVsReal: realFloor.frechet }));

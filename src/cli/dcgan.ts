@@ -8,6 +8,7 @@ import {
   DCGAN_RECIPES, DCGAN_RUNS, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows, type DcganTrainConfig,
 } from '../train/dcgan';
 import { encodeGif, encodePng, imageGrid } from '../train/picture';
+import { checkFinite } from '../train/checkpoint';
 import { normalArray } from '../random';
 import { checkResumeFlags, choiceFlag, flagGiven, fractionFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { PRETRAINED, checkpointPath, pretrainedFlag, pretrainedPath } from './pretrained';
@@ -19,8 +20,10 @@ export const TRAIN_DCGAN_FLAGS: Flags = {
   steps: { type: 'string', help: 'train until this many steps in total (default: the config\'s)' },
   batch: { type: 'string', help: 'images per step (default: the config\'s)' },
   lr: { type: 'string', help: 'Adam learning rate, betas 0.5, 0.999 (default: the config\'s, tiny 1e-3, else 2e-4)' },
+  'lr-d': { type: 'string', help: 'the discriminator\'s learning rate (default: --lr)' },
   recipe: { type: 'string', default: DEFAULT_DCGAN_RECIPE, help: `${Object.keys(DCGAN_RECIPES).join(' | ')}: paper is Radford et al.'s DCGAN; see docs/RECIPES.md` },
   upsample: { type: 'string', help: 'transposed | nearest: how the generator doubles its map (default: the recipe\'s)' },
+  'd-norm': { type: 'string', help: 'batch | spectral: the discriminator\'s normalization (default: the recipe\'s)' },
   loss: { type: 'string', help: 'bce | hinge (default: the recipe\'s)' },
   ema: { type: 'string', help: 'decay of the generator average samples come from, 0 = none (default: the recipe\'s)' },
   seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
@@ -49,8 +52,8 @@ export const SAMPLE_DCGAN_FLAGS: Flags = {
 /** The flags that shape a run, as a config reads them (old checkpoints lack the recipe's fields). */
 function runFlagValues(c: DcganTrainConfig): Record<string, string | number> {
   return {
-    data: c.data, config: c.configName, batch: c.batch, lr: c.lr, seed: c.seed, channels: c.channels,
-    recipe: c.recipe ?? 'paper', upsample: c.upsample ?? 'transposed', loss: c.loss ?? 'bce', ema: c.emaDecay ?? 0,
+    data: c.data, config: c.configName, batch: c.batch, lr: c.lr, 'lr-d': c.lrD ?? c.lr, seed: c.seed, channels: c.channels,
+    recipe: c.recipe ?? 'paper', upsample: c.upsample ?? 'transposed', 'd-norm': c.discriminatorNorm ?? 'batch', loss: c.loss ?? 'bce', ema: c.emaDecay ?? 0,
   };
 }
 
@@ -66,9 +69,11 @@ async function configFromFlags(command: string, values: FlagValues): Promise<Dcg
     data,
     batch: values.batch === undefined ? undefined : intFlag(command, values, 'batch', 2),
     lr: values.lr === undefined ? undefined : positiveFlag(command, values, 'lr'),
+    lrD: values['lr-d'] === undefined ? undefined : positiveFlag(command, values, 'lr-d'),
     seed: intFlag(command, values, 'seed', 0),
     recipe: choiceFlag(command, values, 'recipe', Object.keys(DCGAN_RECIPES)),
     upsample: values.upsample === undefined ? undefined : choiceFlag(command, values, 'upsample', ['transposed', 'nearest'] as const),
+    discriminatorNorm: values['d-norm'] === undefined ? undefined : choiceFlag(command, values, 'd-norm', ['batch', 'spectral'] as const),
     loss: values.loss === undefined ? undefined : choiceFlag(command, values, 'loss', ['bce', 'hinge'] as const),
     emaDecay: values.ema === undefined ? undefined : fractionFlag(command, values, 'ema'),
   });
@@ -88,7 +93,7 @@ function fineTuner(command: string, args: string[], values: FlagValues, asked: D
   try {
     const from = source.config;
     const given = (flag: string) => flagGiven(args, flag);
-    for (const flag of ['config', 'recipe', 'upsample', 'loss', 'ema']) {
+    for (const flag of ['config', 'recipe', 'upsample', 'd-norm', 'loss', 'ema']) {
       if (given(flag)) throw new Error(`${command}: --${flag} comes from --init's checkpoint (${path}); drop it`);
     }
     if (given('channels') && asked.channels !== from.channels) {
@@ -171,6 +176,12 @@ export async function sampleDcgan(args: string[]): Promise<number> {
   if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
   await wg.init({ backend, seed });
   const trainer = DcganTrainer.fromCheckpoint(readFileSync(path), path);
+  try {
+    await checkFinite(trainer.sampler.stateDict(), path);
+  } catch (error) {
+    trainer.dispose();
+    throw error;
+  }
   wg.seed(seed);
   const { latent } = trainer.config;
   try {

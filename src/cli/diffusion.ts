@@ -11,6 +11,7 @@ import {
 import { encodeGif, encodePng, imageGrid, type Picture } from '../train/picture';
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
+import { checkFinite } from '../train/checkpoint';
 import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 import { registerGenerator } from './classifier';
 
@@ -195,6 +196,7 @@ export async function sampleDiffusion(args: string[]): Promise<number> {
   await wg.init({ backend, seed });
   const denoiser = loadDenoiser(readFileSync(path), path);
   try {
+    await checkFinite(denoiser.net.stateDict(), path);
     const { classes, channels, imageSize, timesteps } = denoiser.config;
     // Which labels: a row per class, none ("no label"), or one class for all.
     let n = requested;

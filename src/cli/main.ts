@@ -6,7 +6,7 @@ import { flagHelp, type Flags } from './args';
 import { EVAL_FLAGS, TRAIN_CLASSIFIER_FLAGS, evalCommand, trainClassifierCommand } from './classifier';
 import { SAMPLE_DCGAN_FLAGS, TRAIN_DCGAN_FLAGS, sampleDcgan, trainDcgan } from './dcgan';
 import { SAMPLE_DIFFUSION_FLAGS, TRAIN_DIFFUSION_FLAGS, sampleDiffusion, trainDiffusion } from './diffusion';
-import { INTERPOLATE_VAE_FLAGS, LATENT_MAP_VAE_FLAGS, TRAIN_VAE_FLAGS, interpolateVae, latentMapVae, trainVae } from './vae';
+import { INTERPOLATE_VAE_FLAGS, LATENT_MAP_VAE_FLAGS, SAMPLE_VAE_FLAGS, TRAIN_VAE_FLAGS, interpolateVae, latentMapVae, sampleVae, trainVae } from './vae';
 
 interface ModelCommand {
   flags: Flags;
@@ -22,6 +22,7 @@ const TRAIN: Record<string, ModelCommand> = {
 
 const SAMPLE: Record<string, ModelCommand> = {
   dcgan: { flags: SAMPLE_DCGAN_FLAGS, run: sampleDcgan },
+  vae: { flags: SAMPLE_VAE_FLAGS, run: sampleVae },
   diffusion: { flags: SAMPLE_DIFFUSION_FLAGS, run: sampleDiffusion },
 };
 

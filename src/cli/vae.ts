@@ -10,6 +10,8 @@ import { defaultInterpolationMode, interpolateLatents, latentMap, type Interpola
 import { encodeGif, encodePng, imageGrid, joinPictures } from '../train/picture';
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
+import { checkFinite } from '../train/checkpoint';
+import { normalArray } from '../random';
 import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 
 const configHelp = Object.entries(VAE_CONFIGS).map(([name, c]) => `${name} ${c.latent}`).join(', ');
@@ -34,6 +36,15 @@ export const TRAIN_VAE_FLAGS: Flags = {
   quiet: { type: 'boolean', help: 'no progress output' },
   json: { type: 'boolean', help: 'one JSON line of metrics per step on stdout' },
   ...RUN_FOLDER_FLAGS,
+};
+
+export const SAMPLE_VAE_FLAGS: Flags = {
+  ckpt: { type: 'string', help: 'a VAE checkpoint' },
+  pretrained: pretrainedFlag('vae'),
+  n: { type: 'string', default: '64', help: 'how many images, decoded from draws of the prior N(0, I)' },
+  seed: { type: 'string', default: '0', help: 'seeds the draws' },
+  out: { type: 'string', default: 'samples.png', help: 'the grid (PNG)' },
+  backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
 };
 
 export const LATENT_MAP_VAE_FLAGS: Flags = {
@@ -80,6 +91,18 @@ function afterModelName(command: string, args: string[]): string[] {
 function loadTrainer(command: string, path: string): VaeTrainer {
   if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
   return VaeTrainer.fromCheckpoint(readFileSync(path), path);
+}
+
+/** loadTrainer, refusing weights that hold NaN or Inf (for the commands that draw from them). */
+async function loadFiniteTrainer(command: string, path: string): Promise<VaeTrainer> {
+  const trainer = await loadFiniteTrainer(command, path);
+  try {
+    await checkFinite(trainer.model.stateDict(), path);
+    return trainer;
+  } catch (error) {
+    trainer.dispose();
+    throw error;
+  }
 }
 
 /** `path` with its extension (one of `extensions`, if present) replaced by `extension`. */
@@ -173,6 +196,29 @@ export async function trainVae(args: string[]): Promise<number> {
   }
 }
 
+export async function sampleVae(args: string[]): Promise<number> {
+  const command = 'wgrad sample vae';
+  const values = parseFlags(command, args, SAMPLE_VAE_FLAGS);
+  const path = checkpointPath(command, values, 'vae');
+  const n = intFlag(command, values, 'n');
+  const seed = intFlag(command, values, 'seed', 0);
+  const out = stringFlag(command, values, 'out');
+  const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
+  await wg.init({ backend, seed });
+  const trainer = await loadFiniteTrainer(command, path);
+  try {
+    wg.seed(seed);
+    const z = wg.tensor(normalArray(n * trainer.config.latent), [n, trainer.config.latent]);
+    const { data, shape } = await trainer.sample(z);
+    z.dispose();
+    writeFileSync(out, encodePng(imageGrid(data, shape, { scale: 2 })));
+    console.log(`wrote ${out}: ${n} samples of the prior from ${path} (step ${trainer.step}), seed ${seed}`);
+    return 0;
+  } finally {
+    trainer.dispose();
+  }
+}
+
 export async function latentMapVae(args: string[]): Promise<number> {
   const command = 'wgrad latent-map vae';
   const values = parseFlags(command, afterModelName('latent-map', args), LATENT_MAP_VAE_FLAGS);
@@ -182,7 +228,7 @@ export async function latentMapVae(args: string[]): Promise<number> {
   const count = intFlag(command, values, 'count', 2);
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   await wg.init({ backend });
-  const trainer = loadTrainer(command, path);
+  const trainer = await loadFiniteTrainer(command, path);
   try {
     const config = trainer.config;
     const data = values.data === undefined ? config.data : stringFlag(command, values, 'data');
@@ -231,7 +277,7 @@ export async function interpolateVae(args: string[]): Promise<number> {
   const out = stringFlag(command, values, 'out');
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   await wg.init({ backend });
-  const trainer = loadTrainer(command, path);
+  const trainer = await loadFiniteTrainer(command, path);
   try {
     const config = trainer.config;
     const mode: InterpolationMode = modeFlag === 'auto' ? defaultInterpolationMode(config.latent) : modeFlag;

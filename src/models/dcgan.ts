@@ -23,9 +23,13 @@
 // different sets of taps, which paints a checkerboard until training
 // evens it out; after a nearest upsampling every output pixel sees the
 // same 3×3 taps. It costs 9/4 the multiply-adds of the transposed conv.
+// discriminatorNorm 'spectral' (Miyato et al. 2018) divides each of the
+// discriminator's conv weights by its largest singular value instead of
+// batch-normalizing: no batch statistics mix the real and fake batches,
+// and a discriminator that wins still passes the generator gradients.
 import type { Tensor } from '../tensor';
 import { Module, Sequential } from '../nn/module';
-import { BatchNorm2d, Conv2d, ConvTranspose2d, LeakyReLU, ReLU, Tanh, Upsample } from '../nn/layers';
+import { BatchNorm2d, Conv2d, ConvTranspose2d, LeakyReLU, ReLU, Tanh, Upsample, spectralNorm } from '../nn/layers';
 import * as init from '../nn/init';
 
 export interface DcganConfig {
@@ -40,9 +44,12 @@ export interface DcganConfig {
   discriminatorWidth: number;
   /** how the generator doubles its map: the paper's k4 s2 transposed conv, or nearest upsampling + 3×3 conv (default 'transposed') */
   upsample?: GeneratorUpsample;
+  /** the discriminator's normalization: the paper's batchnorm, or spectral norm on every conv and no batchnorm (default 'batch') */
+  discriminatorNorm?: DiscriminatorNorm;
 }
 
 export type GeneratorUpsample = 'transposed' | 'nearest';
+export type DiscriminatorNorm = 'batch' | 'spectral';
 
 /**
  * Named sizes: tiny for SwiftShader (CPU WebGPU), small and base for real
@@ -68,6 +75,9 @@ export function checkDcganConfig(config: DcganConfig): void {
   }
   if (config.upsample !== undefined && config.upsample !== 'transposed' && config.upsample !== 'nearest') {
     problems.push(`upsample must be 'transposed' or 'nearest', got ${JSON.stringify(config.upsample)}`);
+  }
+  if (config.discriminatorNorm !== undefined && config.discriminatorNorm !== 'batch' && config.discriminatorNorm !== 'spectral') {
+    problems.push(`discriminatorNorm must be 'batch' or 'spectral', got ${JSON.stringify(config.discriminatorNorm)}`);
   }
   if (problems.length) throw new Error(`DCGAN config: ${problems.join('; ')}`);
 }
@@ -136,13 +146,23 @@ export class Discriminator extends Module {
       new Conv2d(config.channels, width, 4, { stride: 2, padding: 1, bias: false }),
       new LeakyReLU(0.2),
     ];
+    const spectral = config.discriminatorNorm === 'spectral';
     for (let s = 1; s < stages; s++) {
-      layers.push(new Conv2d(width, width * 2, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(width * 2), new LeakyReLU(0.2));
+      const conv = new Conv2d(width, width * 2, 4, { stride: 2, padding: 1, bias: spectral });
+      layers.push(...(spectral ? [conv] : [conv, new BatchNorm2d(width * 2)]), new LeakyReLU(0.2));
       width *= 2;
     }
     layers.push(new Conv2d(width, 1, 4, { stride: 1, padding: 0, bias: false }));
     this.net = new Sequential(...layers);
     initDcganWeights(this);
+    if (spectral) {
+      for (const m of this.net.children()) {
+        if (m instanceof Conv2d) {
+          spectralNorm(m);
+          if (m.bias) init.zeros(m.bias);
+        }
+      }
+    }
   }
 
   /** images [n, channels, imageSize, imageSize] → logits [n] (real > 0 > fake) */

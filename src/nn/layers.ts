@@ -3,7 +3,7 @@
 // default initialization: weights kaiming-uniform with a = √5, biases
 // uniform in ±1/√fan_in.
 import { Tensor, assignComputed, shapeString } from '../tensor';
-import { zeros, ones, arange } from '../ops/creation';
+import { zeros, ones, arange, randn } from '../ops/creation';
 import { withBackend } from '../runtime';
 import * as F from '../ops/functional';
 import { batchNormTrain } from '../ops/norm';
@@ -45,9 +45,89 @@ function convParameters(
   return { weight, bias: b };
 }
 
+/**
+ * Spectral normalization (Miyato et al. 2018, "Spectral Normalization for
+ * Generative Adversarial Networks"), as torch.nn.utils.spectral_norm: the
+ * layer uses weight_orig / σ, σ the largest singular value of weight_orig
+ * viewed as a matrix [out, rest], estimated by power iteration with the
+ * vectors weight_u [out] and weight_v [rest] (buffers, so a checkpoint
+ * keeps the estimate). In training mode each forward first refines u and v
+ * (no gradient flows through them); the gradient reaches weight_orig
+ * through the division and through σ = uᵀ·W·v. A discriminator with every
+ * layer so normalized is 1-Lipschitz per layer, which keeps its gradients
+ * to the generator informative when it wins.
+ */
+export interface SpectralNormOptions {
+  /** power-iteration rounds per training forward (default 1, as PyTorch) */
+  nPowerIterations?: number;
+  /** floor of the norms divided by (default 1e-12) */
+  eps?: number;
+}
+
+interface SpectralState {
+  nPowerIterations: number;
+  eps: number;
+}
+
+function normalized(x: Tensor, eps: number): Tensor {
+  return x.div(x.square().sum().sqrt().clamp(eps, null));
+}
+
+/** The weight a spectrally normalized layer computes with: weight_orig / σ (see spectralNorm). */
+function spectralWeight(layer: Module & { weight_orig: Tensor; weight_u: Tensor; weight_v: Tensor }, state: SpectralState): Tensor {
+  const w = layer.weight_orig;
+  const rows = w.shape[0];
+  const matrix = w.reshape([rows, w.size / rows]);
+  if (layer.training) {
+    for (let i = 0; i < state.nPowerIterations; i++) {
+      assignComputed(layer.weight_v, () => normalized(layer.weight_u.reshape([1, rows]).matmul(matrix).reshape([w.size / rows]), state.eps));
+      assignComputed(layer.weight_u, () => normalized(matrix.matmul(layer.weight_v.reshape([w.size / rows, 1])).reshape([rows]), state.eps));
+    }
+  }
+  const sigma = layer.weight_u.reshape([1, rows]).matmul(matrix).matmul(layer.weight_v.reshape([w.size / rows, 1])).reshape([]);
+  return w.div(sigma);
+}
+
+/**
+ * Applies spectral normalization to a Linear or Conv2d in place and returns
+ * it: its `weight` parameter becomes `weight_orig`, with buffers `weight_u`
+ * and `weight_v` (the state-dict keys of PyTorch's spectral_norm).
+ */
+export function spectralNorm<M extends Linear | Conv2d>(layer: M, options: SpectralNormOptions = {}): M {
+  if (layer.spectral) throw new Error(`spectralNorm: this ${layer.constructor.name} is spectrally normalized already`);
+  const nPowerIterations = options.nPowerIterations ?? 1;
+  const eps = options.eps ?? 1e-12;
+  if (!Number.isInteger(nPowerIterations) || nPowerIterations < 1) throw new Error(`spectralNorm: nPowerIterations must be an integer ≥ 1, got ${nPowerIterations}`);
+  const weight = layer.weight;
+  const rows = weight.shape[0];
+  const rest = weight.size / rows;
+  const holder = layer as unknown as Record<string, unknown>;
+  delete holder.weight;
+  holder.weight_orig = weight;
+  // u and v start as normalized N(0, 1) draws, as PyTorch's
+  layer.registerBuffer('weight_u', assignedNormal(rows, eps));
+  layer.registerBuffer('weight_v', assignedNormal(rest, eps));
+  layer.spectral = { nPowerIterations, eps };
+  return layer;
+}
+
+function assignedNormal(n: number, eps: number): Tensor {
+  const t = zeros([n]);
+  assignComputed(t, () => normalized(randn([n]), eps));
+  return t;
+}
+
+/** The layer's weight for this forward: its own, or the spectrally normalized one. */
+function layerWeight(layer: Linear | Conv2d): Tensor {
+  if (!layer.spectral) return layer.weight;
+  return spectralWeight(layer as unknown as Module & { weight_orig: Tensor; weight_u: Tensor; weight_v: Tensor }, layer.spectral);
+}
+
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
+  /** set by spectralNorm */
+  spectral: SpectralState | null = null;
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
     super();
@@ -57,7 +137,7 @@ export class Linear extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight, this.bias);
+    return F.linear(x, layerWeight(this), this.bias);
   }
 }
 
@@ -68,6 +148,8 @@ export interface Conv2dLayerOptions extends F.Conv2dOptions {
 export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
+  /** set by spectralNorm */
+  spectral: SpectralState | null = null;
   readonly options: F.Conv2dOptions;
 
   constructor(inChannels: number, outChannels: number, kernelSize: F.Pair, options: Conv2dLayerOptions = {}) {
@@ -78,7 +160,7 @@ export class Conv2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, this.options);
+    return F.conv2d(x, layerWeight(this), this.bias, this.options);
   }
 }
 

@@ -6,6 +6,12 @@
 // PyTorch; state dicts move between the two by name.
 import { Tensor, assignComputed, shapeString } from '../tensor';
 
+/** The first few items of a long list and how many more: an error stays readable with 10,000 stray keys. */
+function firstFew(items: string[], separator: string, shown = 8): string {
+  if (items.length <= shown) return items.join(separator);
+  return `${items.slice(0, shown).join(separator)}${separator}… and ${items.length - shown} more (${items.length} in all)`;
+}
+
 export type StateDict = Record<string, Tensor>;
 
 export interface LoadOptions {
@@ -120,11 +126,11 @@ export class Module {
       } else if (source.backend !== target.backend) backends.push(`${key}: ${source.backend.name} vs ${target.backend.name}`);
     }
     const problems: string[] = [];
-    if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
-    if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
-    if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join('; ')}`);
-    if (disposed.length) problems.push(`disposed tensors: ${disposed.join(', ')}`);
-    if (backends.length) problems.push(`tensors on another backend: ${backends.join('; ')}`);
+    if (strict && missing.length) problems.push(`missing keys: ${firstFew(missing, ', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys: ${firstFew(unexpected, ', ')}`);
+    if (mismatched.length) problems.push(`shape mismatches: ${firstFew(mismatched, '; ')}`);
+    if (disposed.length) problems.push(`disposed tensors: ${firstFew(disposed, ', ')}`);
+    if (backends.length) problems.push(`tensors on another backend: ${firstFew(backends, '; ')}`);
     if (problems.length) {
       throw new Error(`loadStateDict: ${this.constructor.name} was left unchanged; ${problems.join('. ')}`);
     }

@@ -140,3 +140,21 @@ export function loadFixedNoise(target: Tensor, saved: StateDict): void {
   if (fixed.shape.join() !== target.shape.join()) throw new Error(`fixed noise shape [${fixed.shape}], expected [${target.shape}]`);
   target.assign(fixed);
 }
+
+/**
+ * Refuses weights that hold NaN or ±Inf (a run that diverged before its
+ * guard, or a damaged file): sampling from them would draw a blank picture
+ * and call it a success. One readback per tensor; `source` names the file.
+ */
+export async function checkFinite(dict: StateDict, source: string): Promise<void> {
+  const bad: string[] = [];
+  for (const [key, t] of Object.entries(dict)) {
+    const values = await t.toArray();
+    const count = values.reduce((n, v) => (Number.isFinite(v) ? n : n + 1), 0);
+    if (count) bad.push(`${key} (${count} of ${values.length})`);
+  }
+  if (bad.length) {
+    const shown = bad.slice(0, 5).join(', ') + (bad.length > 5 ? `, … and ${bad.length - 5} more` : '');
+    throw new Error(`${source}: weights hold NaN or Inf: ${shown}; the run diverged before this checkpoint, so go back to an earlier one`);
+  }
+}

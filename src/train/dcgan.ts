@@ -20,7 +20,7 @@ import { full, randn } from '../ops/creation';
 import { bceWithLogits } from '../ops/loss';
 import { seed } from '../random';
 import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
-import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName, type GeneratorUpsample } from '../models/dcgan';
+import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName, type DiscriminatorNorm, type GeneratorUpsample } from '../models/dcgan';
 import { loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
@@ -32,6 +32,8 @@ export interface DcganTrainConfig extends DcganConfig {
   data: string;
   batch: number;
   lr: number;
+  /** the discriminator's learning rate, where it differs from the generator's (default: lr) */
+  lrD?: number;
   betas: [number, number];
   seed: number;
   /** how many fixed noise vectors the sample grids show */
@@ -48,6 +50,7 @@ export type DcganLoss = 'bce' | 'hinge';
 
 export interface DcganRecipe {
   upsample: GeneratorUpsample;
+  discriminatorNorm: DiscriminatorNorm;
   loss: DcganLoss;
   emaDecay: number;
 }
@@ -57,8 +60,8 @@ export interface DcganRecipe {
  * teaching and comparison.
  */
 export const DCGAN_RECIPES = {
-  paper: { upsample: 'transposed', loss: 'bce', emaDecay: 0 },
-  clean: { upsample: 'nearest', loss: 'hinge', emaDecay: 0.999 },
+  paper: { upsample: 'transposed', discriminatorNorm: 'batch', loss: 'bce', emaDecay: 0 },
+  clean: { upsample: 'nearest', discriminatorNorm: 'spectral', loss: 'hinge', emaDecay: 0 },
 } as const satisfies Record<string, DcganRecipe>;
 
 export type DcganRecipeName = keyof typeof DCGAN_RECIPES;
@@ -97,8 +100,8 @@ export const DCGAN_RUNS: Record<DcganConfigName, { batch: number; lr: number; st
 export function dcganTrainConfig(
   name: string,
   options: {
-    channels: 1 | 3; data: string; batch?: number; lr?: number; seed?: number; samples?: number;
-    recipe?: string; upsample?: GeneratorUpsample; loss?: DcganLoss; emaDecay?: number;
+    channels: 1 | 3; data: string; batch?: number; lr?: number; lrD?: number; seed?: number; samples?: number;
+    recipe?: string; upsample?: GeneratorUpsample; discriminatorNorm?: DiscriminatorNorm; loss?: DcganLoss; emaDecay?: number;
   },
 ): DcganTrainConfig {
   const sizes = DCGAN_CONFIGS[name as DcganConfigName];
@@ -109,6 +112,7 @@ export function dcganTrainConfig(
   const config: DcganTrainConfig = {
     ...sizes,
     upsample: options.upsample ?? recipe.upsample,
+    discriminatorNorm: options.discriminatorNorm ?? recipe.discriminatorNorm,
     loss: options.loss ?? recipe.loss,
     emaDecay: options.emaDecay ?? recipe.emaDecay,
     recipe: recipeName,
@@ -117,6 +121,7 @@ export function dcganTrainConfig(
     data: options.data,
     batch: options.batch ?? DCGAN_RUNS[name as DcganConfigName].batch,
     lr: options.lr ?? DCGAN_RUNS[name as DcganConfigName].lr,
+    ...(options.lrD === undefined ? {} : { lrD: options.lrD }),
     betas: [0.5, 0.999],
     seed: options.seed ?? 0,
     samples: options.samples ?? 64,
@@ -129,6 +134,7 @@ function checkTrainConfig(config: DcganTrainConfig): void {
   checkDcganConfig(config);
   if (!Number.isInteger(config.batch) || config.batch < 2) throw new Error(`dcgan: batch must be an integer ≥ 2 (batchnorm needs it), got ${config.batch}`);
   if (!(config.lr > 0)) throw new Error(`dcgan: lr must be > 0, got ${config.lr}`);
+  if (config.lrD !== undefined && !(config.lrD > 0)) throw new Error(`dcgan: lrD must be > 0, got ${config.lrD}`);
   if (!Number.isInteger(config.samples) || config.samples < 1) throw new Error(`dcgan: samples must be a positive integer, got ${config.samples}`);
   if (config.loss !== undefined && config.loss !== 'bce' && config.loss !== 'hinge') throw new Error(`dcgan: loss must be 'bce' or 'hinge', got ${JSON.stringify(config.loss)}`);
   const decay = config.emaDecay ?? 0;
@@ -165,9 +171,8 @@ export class DcganTrainer {
     this.generator = new Generator(config);
     this.discriminator = new Discriminator(config);
     this.fixedNoise = keep(randn([config.samples, config.latent]));
-    const adam = { lr: config.lr, betas: config.betas };
-    this.optG = new Adam(this.generator.parameters(), adam);
-    this.optD = new Adam(this.discriminator.parameters(), adam);
+    this.optG = new Adam(this.generator.parameters(), { lr: config.lr, betas: config.betas });
+    this.optD = new Adam(this.discriminator.parameters(), { lr: config.lrD ?? config.lr, betas: config.betas });
     this.emaGenerator = null;
     if ((config.emaDecay ?? 0) > 0) {
       this.emaGenerator = new Generator(config);

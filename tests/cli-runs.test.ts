@@ -1,0 +1,135 @@
+// `wgrad train` as people drive it: stopped with a signal (or its parent
+// killed), re-run with --resume appended, pointed at a folder that holds a
+// run already; sampling from weights that hold NaN.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawn, spawnSync, execSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import * as wg from '../src/index';
+import { checkpointInfo } from '../src/train/checkpoint';
+import { DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
+
+const root = new URL('..', import.meta.url).pathname;
+// the smallest DCGAN run the CLI makes: a few hundred ms a step on SwiftShader
+const TINY = ['train', 'dcgan', '--config', 'tiny', '--batch', '2', '--quiet'];
+
+function wgrad(args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/wgrad.js', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function metricSteps(out: string): number[] {
+  const path = join(out, 'metrics.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).step as number);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForSteps(out: string, count: number): Promise<void> {
+  for (let waited = 0; metricSteps(out).length < count; waited += 200) {
+    if (waited > 240_000) throw new Error(`no ${count} steps in ${out} after 4 minutes`);
+    await sleep(200);
+  }
+}
+
+function savedStep(out: string): number {
+  const path = join(out, 'checkpoint.safetensors');
+  return checkpointInfo(readFileSync(path), path).step;
+}
+
+beforeAll(() => {
+  if (!existsSync(`${root}dist/cli.js`)) execSync('npm run build', { cwd: root, stdio: 'ignore' });
+});
+
+describe('stopping wgrad train', () => {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${signal} stops the training after the step under way, with a checkpoint of it, and exits ${code}`, async () => {
+      const out = mkdtempSync(join(tmpdir(), 'wgrad-signal-'));
+      const child = spawn(process.execPath, ['bin/wgrad.js', ...TINY, '--steps', '1000', '--checkpoint-every', '1000', '--sample-every', '1000', '--out', out], { cwd: root, stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      await waitForSteps(out, 2);
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      const steps = metricSteps(out);
+      expect(savedStep(out)).toBe(steps.at(-1));
+      await sleep(3000);
+      expect(metricSteps(out)).toEqual(steps); // nothing trains on
+    });
+  }
+
+  it('a parent killed outright (SIGKILL) takes the training child with it, which keeps a checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgrad-kill-'));
+    const parent = spawn(process.execPath, ['bin/wgrad.js', ...TINY, '--steps', '1000', '--checkpoint-every', '1000', '--sample-every', '1000', '--out', out], { cwd: root, stdio: 'ignore' });
+    await waitForSteps(out, 2);
+    parent.kill('SIGKILL');
+    await sleep(5000);
+    const steps = metricSteps(out);
+    await sleep(3000);
+    expect(metricSteps(out)).toEqual(steps);
+    expect(savedStep(out)).toBe(steps.at(-1));
+  });
+});
+
+describe('re-running a training command', () => {
+  it('--resume appended to the run\'s own command goes on; a flag that differs is refused, naming both values', () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgrad-resume-'));
+    const command = [...TINY, '--lr', '0.001', '--out', out, '--sample-every', '10'];
+    expect(wgrad([...command, '--steps', '2']).code).toBe(0);
+    const resume = ['--resume', join(out, 'checkpoint.safetensors')];
+    const again = wgrad([...command, '--steps', '3', ...resume]);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(savedStep(out)).toBe(3);
+    expect(metricSteps(out)).toEqual([1, 2, 3]);
+
+    const differs = wgrad([...command, '--steps', '4', '--batch', '4', ...resume]);
+    expect(differs.code).toBe(1);
+    expect(differs.stderr).toMatch(/--batch 4 differs from the checkpoint's 2 \(.*checkpoint\.safetensors\)/);
+    expect(wgrad([...command, '--steps', '4', '--recipe', 'paper', ...resume]).stderr).toMatch(/--recipe paper differs from the checkpoint's clean/);
+    expect(wgrad([...command, '--steps', '3', ...resume]).stderr).toMatch(/at step 3; --steps 3 leaves nothing to do/);
+    expect(savedStep(out)).toBe(3);
+  });
+
+  it('a new run into a folder that holds one is refused (nothing changes), goes to a fresh folder with --new-folder, replaces it with --overwrite', () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgrad-folder-'));
+    expect(wgrad([...TINY, '--steps', '2', '--out', out]).code).toBe(0);
+    const before = readFileSync(join(out, 'checkpoint.safetensors'));
+    const refused = wgrad([...TINY, '--steps', '1', '--out', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${out} already holds a run`);
+    expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(before)).toBe(true);
+
+    const fresh = spawnSync(process.execPath, ['bin/wgrad.js', ...TINY.filter((a) => a !== '--quiet'), '--json', '--steps', '1', '--out', out, '--new-folder'], { cwd: root, encoding: 'utf8' });
+    expect(fresh.status).toBe(0);
+    expect(savedStep(`${out}-2`)).toBe(1);
+    expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(before)).toBe(true);
+
+    expect(wgrad([...TINY, '--steps', '1', '--out', out, '--overwrite']).code).toBe(0);
+    expect(savedStep(out)).toBe(1);
+    expect(metricSteps(out)).toEqual([1]);
+  });
+});
+
+describe('sampling from a broken run', () => {
+  it('weights holding NaN or Inf are refused, naming the file and the tensors, and no picture is written', async () => {
+    await wg.init({ backend: 'webgpu', seed: 0 });
+    const trainer = new DcganTrainer({ ...dcganTrainConfig('tiny', { channels: 1, data: 'shapes', samples: 4, recipe: 'paper' }), latent: 8, generatorWidth: 4, discriminatorWidth: 4 });
+    const weight = trainer.generator.stateDict()['net.0.weight'];
+    const values = await weight.toArray();
+    values[3] = NaN;
+    values[5] = Infinity;
+    weight.assign(wg.tensor(values, weight.shape));
+    const dir = mkdtempSync(join(tmpdir(), 'wgrad-nan-'));
+    const path = join(dir, 'nan.safetensors');
+    writeFileSync(path, await trainer.checkpoint());
+    trainer.dispose();
+    const out = join(dir, 'grid.png');
+    const r = wgrad(['sample', 'dcgan', '--ckpt', path, '--n', '4', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${path}: weights hold NaN or Inf: net.0.weight (2 of ${values.length})`);
+    expect(existsSync(out)).toBe(false);
+  });
+});
