@@ -3,13 +3,23 @@
 // one gradient per input (null where an input needs none). backward() walks
 // the recorded graph from the output in reverse topological order, summing
 // the gradients of tensors used more than once, and adds the result into
-// each leaf's .grad, as PyTorch accumulates.
+// each leaf's .grad, as PyTorch accumulates. As in PyTorch, a graph is
+// spent by its backward pass: a second backward through the same nodes is
+// refused (it would add the same gradients again, silently) unless the first
+// was told to keep it with { retainGraph: true }.
 import { Tensor, keep, scope, shapeString } from './tensor';
 
 export interface GradNode {
   op: string;
   inputs: Tensor[];
   backward: (grad: Tensor) => (Tensor | null)[];
+  /** set once a backward pass went through without retainGraph */
+  spent?: boolean;
+}
+
+export interface BackwardOptions {
+  /** keep the graph for another backward pass (PyTorch's retain_graph) */
+  retainGraph?: boolean;
 }
 
 let gradEnabled = true;
@@ -69,7 +79,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-export function runBackward(root: Tensor, grad?: Tensor): void {
+export function runBackward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new Error(`backward: tensor of shape ${shapeString(root.shape)} does not require grad (no input had requiresGrad)`);
   }
@@ -83,12 +93,18 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
     throw new Error(`backward: gradient of shape ${shapeString(grad.shape)} does not match the tensor's ${shapeString(root.shape)}`);
   }
 
+  const order = topologicalOrder(root);
+  const spent = order.find((t) => t.node?.spent);
+  if (spent) {
+    throw new Error(`backward: the graph through ${spent.node!.op} (output ${shapeString(spent.shape)}) was used by an earlier backward pass; ` +
+      'pass { retainGraph: true } to that first backward to go through it again, as PyTorch\'s retain_graph');
+  }
+  if (!options.retainGraph) for (const t of order) if (t.node) t.node.spent = true;
   noGrad(() => {
     // Every gradient held in `grads` is owned by the map and disposed when used.
     const grads = new Map<Tensor, Tensor>();
     grads.set(root, keep(grad ? grad.aliasAs(grad.shape) : onesLike(root)));
 
-    const order = topologicalOrder(root);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);

@@ -2,7 +2,7 @@
 // (requiresGrad, grad, the node that made it). The maths lives in ops/;
 // the methods here only forward to it, so `x.add(y)` and `add(x, y)` are one.
 import type { Backend, Storage } from './backend/backend';
-import type { GradNode } from './autograd';
+import type { BackwardOptions, GradNode } from './autograd';
 import * as elementwise from './ops/elementwise';
 import * as shapeOps from './ops/shape';
 import * as reduce from './ops/reduce';
@@ -138,8 +138,9 @@ export class Tensor {
     return (await this.toFloat64())[0];
   }
 
-  backward(grad?: Tensor): void {
-    runBackward(this, grad);
+  /** Gradients of this tensor into every leaf's .grad; the graph is spent unless `{ retainGraph: true }`. */
+  backward(grad?: Tensor, options?: BackwardOptions): void {
+    runBackward(this, grad, options);
   }
 
   /** The same numbers, cut from the graph (shares storage). */

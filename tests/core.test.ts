@@ -65,6 +65,24 @@ describe('autograd semantics', () => {
     x.add(x).sum().backward(); // + 2
     expect(Array.from(await x.grad!.toArray())).toEqual([4, 6, 8]);
   });
+  it('a second backward through the same graph is refused, as PyTorch, unless the first kept it (retainGraph)', async () => {
+    const x = wg.tensor([1, 2, 3], [3], { requiresGrad: true });
+    const loss = x.mul(x).sum();
+    loss.backward();
+    expect(() => loss.backward()).toThrow(/backward: the graph through (sum|mul) .* was used by an earlier backward pass; pass \{ retainGraph: true \}/);
+    const y = x.mul(x); // part of a spent graph reached from a new root is spent too
+    const shared = y.sum();
+    shared.backward();
+    expect(() => y.mul(2).sum().backward()).toThrow(/graph through mul/);
+    expect(Array.from(await x.grad!.toArray())).toEqual([4, 8, 12]); // the refused passes added nothing
+
+    const z = wg.tensor([1, 2, 3], [3], { requiresGrad: true });
+    const kept = z.mul(z).sum();
+    kept.backward(undefined, { retainGraph: true });
+    kept.backward();
+    expect(Array.from(await z.grad!.toArray())).toEqual([4, 8, 12]);
+    expect(() => kept.backward()).toThrow(/used by an earlier backward pass/);
+  });
   it('broadcast gradients are summed back to each input shape', async () => {
     const a = wg.tensor([1, 2, 3], [3, 1], { requiresGrad: true });
     const b = wg.tensor([10, 20], [1, 2], { requiresGrad: true });

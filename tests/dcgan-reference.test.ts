@@ -2,8 +2,9 @@
 // updates, batchnorm running statistics) on WebGPU against the same two
 // steps on the float64 CPU reference, from the same seed: the kernels
 // compose into the same training step, not only the same ops. Both
-// recipes: the paper's (transposed convs, BCE) and the default (nearest
-// upsampling + 3×3 convs, hinge loss, the generator's weight average).
+// recipes: the paper's (transposed convs, BCE) and each variant (the
+// generator's weight average, nearest upsampling + 3×3 convs, the hinge
+// loss, a spectrally normalized discriminator).
 import { it, expect } from 'vitest';
 import * as wg from '../src/index';
 import { DCGAN_RECIPES, DcganTrainer, dcganTrainConfig, type DcganRecipeName, type DcganTrainConfig } from '../src/train/dcgan';

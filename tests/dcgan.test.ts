@@ -95,11 +95,14 @@ describe('DCGAN recipes', () => {
       .toThrow(/upsample must be 'transposed' or 'nearest', got "bilinear"/);
   });
 
-  it('the paper recipe is the published DCGAN; the default draws with the weight average', () => {
-    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper' })).toMatchObject({ upsample: 'transposed', loss: 'bce', emaDecay: 0 });
+  it('the paper recipe is the published DCGAN and the default; each other recipe changes what its name says', () => {
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'bce', emaDecay: 0 });
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' }).recipe).toBe(DEFAULT_DCGAN_RECIPE);
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'ema' }).emaDecay).toBe(0.999);
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'nearest' }).upsample).toBe('nearest');
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'spectral-hinge' })).toMatchObject({ discriminatorNorm: 'spectral', loss: 'hinge' });
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper', loss: 'hinge' }).loss).toBe('hinge');
-    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'fancy' })).toThrow(/unknown recipe 'fancy'; valid: paper, clean/);
+    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'fancy' })).toThrow(/unknown recipe 'fancy'; valid: paper, ema, nearest, hinge, spectral-hinge/);
     expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', emaDecay: 1 })).toThrow(/emaDecay must be in \[0, 1\), got 1/);
   });
 

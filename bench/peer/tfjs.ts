@@ -1,5 +1,5 @@
 // The peer: @tensorflow/tfjs with its WebGPU backend, on the same kind of
-// adapter wgrad uses. In Node it runs on Dawn as ../shared/DESIGN.md says:
+// adapter wgrad uses. In Node it runs on Dawn this way:
 // Dawn's globals on globalThis and a `navigator.gpu` before the backend is
 // set; the union package `@tensorflow/tfjs` (it registers the gradients)
 // loaded with require, since its ESM build does not resolve in Node. In a

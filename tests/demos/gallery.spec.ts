@@ -15,6 +15,28 @@ test('gallery lists every page and names the adapter', async ({ page }, testInfo
   expect(errors).toEqual([]);
 });
 
+test('the model cards open on live samples from the pretrained models, drawn in the tab', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openDemo(page, '/index.html');
+  const names = ['dcgan-shapes', 'dcgan-mnist', 'vae-mnist', 'diffusion-mnist'];
+  await page.waitForFunction((count) => document.querySelectorAll('canvas[data-drawn]').length === count, names.length, { timeout: 300_000 });
+  for (const name of names) {
+    const spread = await page.getByTestId(`live-${name}`).evaluate((canvas: HTMLCanvasElement) => {
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let lo = 255, hi = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        lo = Math.min(lo, data[i]);
+        hi = Math.max(hi, data[i]);
+      }
+      return { width: canvas.width, spread: hi - lo };
+    });
+    expect(spread.width, name).toBeGreaterThan(32);
+    expect(spread.spread, `${name}: a blank picture`).toBeGreaterThan(100);
+  }
+  await screenshots(page, testInfo, 'gallery-live');
+  expect(errors).toEqual([]);
+});
+
 test('without WebGPU the gallery loads and names the browsers that have it', async ({ page }) => {
   await page.addInitScript(() => {
     Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
