@@ -45,10 +45,12 @@ beforeAll(() => {
 });
 
 describe('stopping wgrad train', () => {
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-    it(`${signal} stops the training after the step under way, with a checkpoint of it, and exits ${code}`, async () => {
+  // the CPU backend too: its steps never wait on I/O, so the loop must yield for a signal to arrive
+  for (const [signal, code, backend] of [['SIGTERM', 143, 'webgpu'], ['SIGINT', 130, 'webgpu'], ['SIGTERM', 143, 'cpu']] as const) {
+    it(`${signal} stops the training (${backend} backend) after the step under way, with a checkpoint of it, and exits ${code}`, async () => {
       const out = mkdtempSync(join(tmpdir(), 'wgrad-signal-'));
-      const child = spawn(process.execPath, ['bin/wgrad.js', ...TINY, '--steps', '1000', '--checkpoint-every', '1000', '--sample-every', '1000', '--out', out], { cwd: root, stdio: 'ignore' });
+      const args = [...TINY, '--backend', backend, '--steps', '1000', '--checkpoint-every', '1000', '--sample-every', '1000', '--out', out];
+      const child = spawn(process.execPath, ['bin/wgrad.js', ...args], { cwd: root, stdio: 'ignore' });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
       await waitForSteps(out, 2);
       child.kill(signal);

@@ -281,7 +281,7 @@ describe('wgrad train / latent-map / interpolate vae', () => {
     if (!existsSync(cli) || !readFileSync(cli, 'utf8').includes('latent-map')) execSync('npm run build', { cwd: root, stdio: 'ignore' });
   }, 300_000);
 
-  it('trains, says where everything is, and refuses config flags on --resume', () => {
+  it('trains, says where everything is, and refuses a config flag on --resume that differs from the checkpoint', () => {
     const r = wgrad(['train', 'vae', '--steps', '2', '--batch', '4', '--held-out', '8', '--sample-every', '1', '--out', run, '--seed', '3']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -294,7 +294,7 @@ describe('wgrad train / latent-map / interpolate vae', () => {
     expect(Number.isFinite(metrics[1].heldOutNelbo)).toBe(true);
     const refused = wgrad(['train', 'vae', '--resume', ckpt, '--beta', '4', '--steps', '5']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/--resume takes the config from the checkpoint; drop --beta/);
+    expect(refused.stderr).toMatch(/--beta 4 differs from the checkpoint's 1 \(/);
   });
 
   it('writes the latent map (PNG grid + SVG scatter) and an interpolation (GIF + PNG strip)', () => {

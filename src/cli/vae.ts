@@ -95,7 +95,7 @@ function loadTrainer(command: string, path: string): VaeTrainer {
 
 /** loadTrainer, refusing weights that hold NaN or Inf (for the commands that draw from them). */
 async function loadFiniteTrainer(command: string, path: string): Promise<VaeTrainer> {
-  const trainer = await loadFiniteTrainer(command, path);
+  const trainer = loadTrainer(command, path);
   try {
     await checkFinite(trainer.model.stateDict(), path);
     return trainer;

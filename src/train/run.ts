@@ -148,6 +148,9 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
       if (Object.keys(extra).length) appendFileSync(files.metrics, `${JSON.stringify({ step: 0, ...extra })}\n`);
     }
     while (model.step < steps) {
+      // A macrotask between steps: a step on the CPU backend never waits on
+      // I/O, and without this the event loop would not deliver SIGINT/SIGTERM.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       if (options.signal?.aborted) {
         if (model.step > 0 && checkpointStep !== model.step) await saveCheckpoint();
         return { steps: model.step, files, last, stopped: String(options.signal.reason ?? 'aborted') };
