@@ -38,6 +38,11 @@ function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
 }
 
 it.each(Object.keys(DCGAN_RECIPES) as DcganRecipeName[])('two DCGAN steps (recipe %s) on WebGPU match the CPU reference: losses and every weight of both nets and the average', async (recipe) => {
+  // the same images for every recipe, whichever test ran before: on other
+  // inputs a pre-activation within roundoff of a ReLU or hinge kink can
+  // take the two backends to different sides of it, and Adam's first,
+  // sign-like steps carry that difference (up to lr) into the weights
+  wg.seed(11);
   const images = normalArray(4 * 32 * 32).map((v) => Math.tanh(v));
   const cpu = await twoSteps('cpu', images, recipe);
   const gpu = await twoSteps('webgpu', images, recipe);
