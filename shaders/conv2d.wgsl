@@ -62,6 +62,7 @@ struct Params {
   k_chunk: u32,  // depth per split
   splits: u32,
   total: u32,    // elements of C over all groups (sum_splits)
+  block_offset: u32, // row blocks before this dispatch's first (a grid over 65535 runs as several dispatches)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -322,7 +323,7 @@ fn job_for(z: u32) -> Job {
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn conv2d(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let row0 = wid.y * 4u * WG_Y;
+  let row0 = (wid.y + p.block_offset) * 4u * WG_Y;
   let col0 = wid.x * 4u * WG_X;
   let job = job_for(wid.z);
   let k_begin = job.split * p.k_chunk;
@@ -376,7 +377,7 @@ fn conv2d(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
 @compute @workgroup_size(WG)
 fn conv2d_thin(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
   let job = job_for(wid.z);
-  let item = wid.x * WG + t;
+  let item = (wid.x + p.block_offset) * WG + t;
   let col = item % p.n;
   let row = (item / p.n) * 4u;
   if (row >= job.m) { return; }

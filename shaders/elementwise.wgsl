@@ -52,15 +52,46 @@ fn f32_from_bits(bits: u32) -> f32 {
   return bitcast<f32>(b);
 }
 
+// By the bits, since WGSL lets a compiler assume that x != x is false.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// f(x) where x is not NaN, else x: SwiftShader's exp, for one, turns NaN into +inf.
+fn keep_nan(x: f32, fx: f32) -> f32 {
+  return select(fx, x, is_nan(x));
+}
+
+// log and sqrt with IEEE's answers off the positive reals, which WGSL
+// leaves undefined (SwiftShader's log(-inf) is 88.7).
+fn ieee_log(x: f32) -> f32 {
+  if (is_nan(x) || x < 0.0) { return f32_from_bits(0x7fc00000u); }
+  if (x == 0.0) { return f32_from_bits(0xff800000u); }
+  if (x > 3.4028234e38) { return x; }
+  return log(x);
+}
+
+fn ieee_sqrt(x: f32) -> f32 {
+  if (is_nan(x) || x < 0.0) { return f32_from_bits(0x7fc00000u); }
+  if (x > 3.4028234e38) { return x; }
+  return sqrt(x);
+}
+
 // x ** e with PyTorch's answers where WGSL's pow is undefined:
 // a negative base with an integer exponent keeps its sign, 0 ** 0 = 1.
 fn signed_pow(x: f32, e: f32) -> f32 {
-  if (e == 0.0) { return 1.0; }
+  if (e == 0.0 || x == 1.0) { return 1.0; }
+  if (is_nan(x) || is_nan(e)) { return x + e; }
   if (x == 0.0) { return select(0.0, f32_from_bits(0x7f800000u), e < 0.0); }
   if (x > 0.0) { return pow(x, e); }
+  let odd = e == floor(e) && (e * 0.5) != floor(e * 0.5);
+  if (x < -3.4028234e38) { // -inf, as C: inf or 0, negative for an odd integer exponent
+    let m = select(0.0, f32_from_bits(0x7f800000u), e > 0.0);
+    return select(m, -m, odd);
+  }
   if (e != floor(e)) { return f32_from_bits(0x7fc00000u); }
   let m = pow(-x, e);
-  return select(m, -m, (e * 0.5) != floor(e * 0.5));
+  return select(m, -m, odd);
 }
 
 // Φ(x) through erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below float32's step).
@@ -88,17 +119,17 @@ fn sigmoid_f(x: f32) -> f32 {
 @compute @workgroup_size(WG) fn unary_exp(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = exp(v);
+  out[i] = keep_nan(v, exp(v));
 }
 @compute @workgroup_size(WG) fn unary_log(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = log(v);
+  out[i] = ieee_log(v);
 }
 @compute @workgroup_size(WG) fn unary_sqrt(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = sqrt(v);
+  out[i] = ieee_sqrt(v);
 }
 @compute @workgroup_size(WG) fn unary_abs(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
@@ -113,7 +144,7 @@ fn sigmoid_f(x: f32) -> f32 {
 @compute @workgroup_size(WG) fn unary_relu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = select(0.0, v, v > 0.0);
+  out[i] = select(v, 0.0, v <= 0.0); // NaN stays NaN, as PyTorch
 }
 @compute @workgroup_size(WG) fn unary_leakyRelu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
@@ -123,32 +154,32 @@ fn sigmoid_f(x: f32) -> f32 {
 @compute @workgroup_size(WG) fn unary_tanh(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = tanh(v);
+  out[i] = keep_nan(v, select(tanh(v), sign(v), abs(v) > 10.0)); // tanh(±10) is ±1 in float32
 }
 @compute @workgroup_size(WG) fn unary_sigmoid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = sigmoid_f(v);
+  out[i] = keep_nan(v, sigmoid_f(v));
 }
 @compute @workgroup_size(WG) fn unary_silu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = v * sigmoid_f(v);
+  out[i] = keep_nan(v, v * sigmoid_f(v));
 }
 @compute @workgroup_size(WG) fn unary_gelu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = v * normal_cdf(v);
+  out[i] = keep_nan(v, v * normal_cdf(v));
 }
 @compute @workgroup_size(WG) fn unary_softplus(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = max(v, 0.0) + log(1.0 + exp(-abs(v)));
+  out[i] = keep_nan(v, max(v, 0.0) + log(1.0 + exp(-abs(v))));
 }
 @compute @workgroup_size(WG) fn unary_clamp(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = min(max(v, p.alpha), p.beta);
+  out[i] = select(min(max(v, p.alpha), p.beta), v, is_nan(v)); // min/max may drop a NaN
 }
 @compute @workgroup_size(WG) fn unary_addScalar(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
@@ -207,7 +238,7 @@ fn sigmoid_f(x: f32) -> f32 {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
   let gv = b[i];
-  out[i] = select(0.0, gv, v > 0.0);
+  out[i] = select(gv, 0.0, v <= 0.0); // PyTorch tests the output (y <= 0): NaN passes the gradient
 }
 @compute @workgroup_size(WG) fn grad_leakyRelu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }

@@ -32,6 +32,11 @@ struct Params {
 
 override WG: u32 = 256;
 
+// By the bits, since WGSL lets a compiler assume that x != x is false.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
@@ -71,7 +76,7 @@ fn covering(x: u32, pad: u32, k: u32, stride: u32, count: u32) -> vec2i {
       let at = ih * i32(p.in_w) + iw;
       let v = src[plane * p.in_h * p.in_w + u32(at)];
       // strictly greater keeps the first maximum; NaN wins, as in PyTorch
-      if (best_at < 0 || v > best || v != v) {
+      if (best_at < 0 || v > best || (is_nan(v) && !is_nan(best))) {
         best = v;
         best_at = at;
       }

@@ -34,10 +34,18 @@ fn f32_from_bits(bits: u32) -> f32 {
 
 // op: 0 sum, 1 max, 2 min. A compile-time value in each entry point below,
 // so the branch folds away.
+// max and min keep a NaN, as PyTorch's do (WGSL's may return either operand):
+// where one is NaN, u + v is NaN.
 fn combine(op: u32, u: f32, v: f32) -> f32 {
-  if (op == 1u) { return max(u, v); }
-  if (op == 2u) { return min(u, v); }
+  let either_nan = is_nan(u) || is_nan(v);
+  if (op == 1u) { return select(max(u, v), u + v, either_nan); }
+  if (op == 2u) { return select(min(u, v), u + v, either_nan); }
   return u + v;
+}
+
+// By the bits, since WGSL lets a compiler assume that x != x is false.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }
 
 // The identity of each op; an empty max is -inf and an empty min +inf, as in NumPy.

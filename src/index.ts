@@ -1,6 +1,6 @@
 // wgrad's public API, and nothing else.
 export { init, backendName, adapterInfo, memory, onCpuDevice } from './runtime';
-export type { InitOptions, AdapterInfo, MemoryInfo, BackendName } from './runtime';
+export type { InitOptions, GpuLimits, AdapterInfo, MemoryInfo, BackendName } from './runtime';
 export { Tensor, scope, keep } from './tensor';
 export { noGrad } from './autograd';
 export { tensor, zeros, ones, full, randn, rand, arange } from './ops/creation';

@@ -13,6 +13,23 @@ export type BackendName = 'cpu' | 'webgpu';
 export interface InitOptions {
   backend?: 'auto' | BackendName;
   seed?: number;
+  /**
+   * 'adapter' (the default): ask the adapter for its own buffer and
+   * workgroup limits. 'default': take WebGPU's default limits only, as the
+   * weakest adapter would give (the environment's WGRAD_LIMITS=default
+   * does the same), to check that everything runs within them.
+   */
+  limits?: GpuLimits;
+}
+
+export type GpuLimits = 'adapter' | 'default';
+
+/** WGRAD_LIMITS from the environment where there is one (Node), else 'adapter'. */
+function limitsFromEnvironment(): GpuLimits {
+  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WGRAD_LIMITS;
+  if (value === undefined || value === '' || value === 'adapter') return 'adapter';
+  if (value === 'default') return 'default';
+  throw new Error(`WGRAD_LIMITS must be 'adapter' or 'default', got '${value}'`);
 }
 
 export interface AdapterInfo {
@@ -34,13 +51,15 @@ export async function init(options: InitOptions = {}): Promise<BackendName> {
   if (!['auto', 'cpu', 'webgpu'].includes(want)) {
     throw new Error(`init: backend must be 'auto', 'webgpu' or 'cpu', got '${String(want)}'`);
   }
+  const limits = options.limits ?? limitsFromEnvironment();
+  if (limits !== 'adapter' && limits !== 'default') throw new Error(`init: limits must be 'adapter' or 'default', got '${String(limits)}'`);
   if (options.seed !== undefined) seedRandom(options.seed);
   if (want === 'cpu') {
     current = cpu;
     return 'cpu';
   }
   try {
-    if (!gpu || gpu.ctx.lostOrFailed()) gpu = await WebGpuBackend.create();
+    if (!gpu || gpu.ctx.lostOrFailed() || gpu.limits !== limits) gpu = await WebGpuBackend.create(limits);
     current = gpu;
     return 'webgpu';
   } catch (error) {

@@ -9,6 +9,7 @@ import * as reduce from './ops/reduce';
 import { matmul } from './ops/matmul';
 import { runBackward, noGrad } from './autograd';
 import { shapeSize, shapeString } from './shape';
+import { settleIndexChecks } from './ops/index-check';
 
 export { shapeSize, shapeString };
 
@@ -22,6 +23,9 @@ let liveTensors = 0;
 let nextId = 1;
 /** Open scopes, innermost last: each collects the tensors made while it is open. */
 const scopes: Set<Tensor>[] = [];
+
+/** The largest shape made while largestTensorIn runs, null when not watching. */
+let largestMade: number[] | null = null;
 
 export function liveTensorCount(): number {
   return liveTensors;
@@ -46,6 +50,7 @@ export class Tensor {
     this.requiresGrad = requiresGrad;
     liveTensors++;
     scopes[scopes.length - 1]?.add(this);
+    if (largestMade !== null && storage.size > shapeSize(largestMade)) largestMade = [...shape];
   }
 
   get size(): number {
@@ -121,12 +126,14 @@ export class Tensor {
 
   /** The contents as a Float32Array, row-major. */
   async toArray(): Promise<Float32Array> {
+    await settleIndexChecks();
     const data = await this.backend.read(this.storageFor('toArray'));
     return data instanceof Float32Array ? data : Float32Array.from(data);
   }
 
   /** The contents at the backend's precision (float64 on the CPU reference). */
   async toFloat64(): Promise<Float64Array> {
+    await settleIndexChecks();
     const data = await this.backend.read(this.storageFor('toFloat64'));
     return data instanceof Float64Array ? data : Float64Array.from(data);
   }
@@ -245,6 +252,22 @@ export function assignComputed(target: Tensor, compute: () => Tensor): void {
 }
 
 /** Takes `t` out of every open scope, so no scope disposes it. */
+/**
+ * The shape of the largest tensor `fn` makes (views excluded: they make no
+ * storage), or [] when it makes none: how a model's step is sized against
+ * the backend's largest storage before a run starts.
+ */
+export function largestTensorIn(fn: () => void): number[] {
+  const outer = largestMade;
+  largestMade = [];
+  try {
+    fn();
+    return largestMade;
+  } finally {
+    largestMade = outer;
+  }
+}
+
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
   return t;

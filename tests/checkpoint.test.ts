@@ -2,6 +2,7 @@
 // a load, and a broken or mismatched file refused with the model untouched.
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as wg from '../src/index';
+import { DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
 
 const { nn } = wg;
 
@@ -62,6 +63,45 @@ describe('checkpoints', () => {
     const tensors = wg.io.loadSafetensors(wider);
     expect(() => model.loadStateDict(tensors)).toThrow(/shape mismatches: 0\.weight: checkpoint \[16, 3, 3, 3\] vs model \[8, 3, 3, 3\]/);
     expect(await values(model)).toEqual(before);
+    for (const t of Object.values(tensors)) t.dispose();
+  });
+});
+
+describe('a training checkpoint whose metadata was tampered with', () => {
+  it('is refused on read, naming the file, the key and what was found, before the nets are made', async () => {
+    const trainer = new DcganTrainer(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', batch: 2, samples: 4 }));
+    const good = await trainer.checkpoint();
+    trainer.dispose();
+    const tensors = wg.io.loadSafetensors(good);
+    const metadata = wg.io.safetensorsMetadata(good);
+    const tampered = async (key: string, value: string) => {
+      const bytes = await wg.io.saveSafetensors(tensors, { ...metadata, [key]: value });
+      const before = wg.memory().tensors;
+      const started = performance.now();
+      let message = '';
+      try {
+        DcganTrainer.fromCheckpoint(bytes, 'run/ckpt.safetensors').dispose();
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(wg.memory().tensors).toBe(before);
+      return message;
+    };
+    expect(await tampered('wgrad.parts', 'not json')).toMatch(
+      /^run\/ckpt\.safetensors: the checkpoint's 'wgrad\.parts' metadata must be a JSON list of distinct, non-empty names .*, found "not json"$/,
+    );
+    expect(await tampered('wgrad.parts', '5')).toMatch(/run\/ckpt\.safetensors: the checkpoint's 'wgrad\.parts' metadata must be a JSON list.*found "5"/);
+    expect(await tampered('wgrad.parts', '["generator", 7]')).toMatch(/'wgrad\.parts'/);
+    expect(await tampered('wgrad.rng', '{}')).toMatch(/run\/ckpt\.safetensors: the checkpoint's 'wgrad\.rng' metadata must be a JSON list of four unsigned 32-bit integers .*found "\{\}"/);
+    expect(await tampered('wgrad.rng', '[1, 2, 3, -4]')).toMatch(/'wgrad\.rng'/);
+    expect(await tampered('wgrad.step', '1e3')).toMatch(/'wgrad\.step' metadata must be a whole number of steps, found "1e3"/);
+    expect(await tampered('wgrad.config', '[]')).toMatch(/'wgrad\.config' metadata must be a JSON object/);
+    expect(await tampered('wgrad.config', 'x'.repeat(500))).toMatch(/found "x{60}…"$/);
+    const config = JSON.parse(metadata['wgrad.config']);
+    expect(await tampered('wgrad.config', JSON.stringify({ ...config, samples: 1e8 }))).toMatch(
+      /run\/ckpt\.safetensors: bad DCGAN config in the checkpoint: dcgan: samples must be an integer from 1 to 1024, got 100000000/,
+    );
     for (const t of Object.values(tensors)) t.dispose();
   });
 });

@@ -1,7 +1,7 @@
 // `wgrad train` as people drive it: stopped with a signal (or its parent
 // killed), re-run with --resume appended, pointed at a folder that holds a
 // run already; sampling from weights that hold NaN.
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import * as wg from '../src/index';
 import { checkpointInfo } from '../src/train/checkpoint';
 import { DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
+import { encodePng } from '../src/train/picture';
 
 const root = new URL('..', import.meta.url).pathname;
 // the smallest DCGAN run the CLI makes: a few hundred ms a step on SwiftShader
@@ -133,5 +134,82 @@ describe('sampling from a broken run', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${path}: weights hold NaN or Inf: net.0.weight (2 of ${values.length})`);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('sizes that cannot fit are refused before the run, in one line', () => {
+  it('train dcgan --batch over what one buffer holds names the flag and the largest batch that fits', () => {
+    const out = mkdtempSync(join(tmpdir(), 'wgrad-batch-'));
+    const r = wgrad(['train', 'dcgan', '--config', 'tiny', '--batch', '1000000', '--steps', '1', '--quiet', '--out', out, '--overwrite']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/wgrad train dcgan: --batch 1000000 does not fit: its largest tensor \(\[2, 16, 16, 16\] at 2\) would hold 4096000000 numbers \(15\.3 GiB\), more than one storage can hold \([\d.]+ [GM]iB, this adapter's \w+\); the largest --batch that fits is \d+/);
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+  });
+
+  it('sample diffusion --n over what one pass holds names the flag and the largest --n', () => {
+    const r = wgrad(['sample', 'diffusion', '--pretrained', 'mnist', '--backend', 'cpu', '--n', '100000000', '--out', join(tmpdir(), 'never.png')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/wgrad sample diffusion: --n 100000000 does not fit: .*the largest --n that fits is \d+/);
+  });
+});
+
+describe('file errors name the path and what to do', () => {
+  it('sample --ckpt given a folder says so, naming it', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'wgrad-folder-'));
+    const r = wgrad(['sample', 'dcgan', '--ckpt', folder, '--out', join(folder, 'x.png')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`${folder} is a folder; give the checkpoint file itself`);
+    expect(r.stderr).not.toMatch(/EISDIR/);
+  });
+
+  // A full disk and a read-only file system, made with small tmpfs mounts
+  // where this machine lets the tests mount (root on Linux, as in CI).
+  const mounts: string[] = [];
+  const mountTmpfs = (options: string): string | null => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgrad-mount-'));
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+    if (r.status !== 0) return null;
+    mounts.push(dir);
+    return dir;
+  };
+  const canMount = process.platform === 'linux' && process.getuid?.() === 0;
+  afterAll(() => {
+    for (const dir of mounts) spawnSync('umount', [dir]);
+  });
+
+  it.skipIf(!canMount)('a full disk: the error names the checkpoint and no .partial file is left behind', () => {
+    const disk = mountTmpfs('size=256k'); // the tiny DCGAN's checkpoint is about 850 KB
+    expect(disk).not.toBeNull();
+    const out = join(disk!, 'run');
+    const r = wgrad([...TINY, '--steps', '2', '--checkpoint-every', '1', '--sample-every', '1', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`cannot write ${join(out, 'checkpoint.safetensors')}: the disk is full; free some space or write somewhere else (ENOSPC)`);
+    const left = execSync(`find ${disk} -name '*.partial'`, { encoding: 'utf8' });
+    expect(left).toBe('');
+  });
+
+  it.skipIf(!canMount)('a read-only file system: the error names the folder that exists, not ENOENT', () => {
+    const disk = mountTmpfs('size=1m');
+    expect(disk).not.toBeNull();
+    const out = join(disk!, 'run');
+    execSync(`mkdir ${out} && mount -o remount,ro ${disk}`);
+    const r = wgrad([...TINY, '--steps', '1', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`cannot (create the folder|write) ${out}/\\S+: the file system is read-only; write somewhere else \\(EROFS\\)`));
+    expect(r.stderr).not.toMatch(/ENOENT/);
+  });
+});
+
+describe('a folder of photos', () => {
+  it('is decoded once per run (a file that does not decode is reported once)', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'wgrad-photos-'));
+    const png = encodePng({ width: 40, height: 40, rgba: new Uint8Array(40 * 40 * 4).fill(200) });
+    for (const name of ['b.png', 'c.png', 'd.png', 'e.png']) writeFileSync(join(folder, name), png);
+    writeFileSync(join(folder, 'a-broken.png'), 'not a png');
+    const out = mkdtempSync(join(tmpdir(), 'wgrad-photos-run-'));
+    const r = wgrad([...TINY, '--data', `images:${folder}`, '--steps', '1', '--out', out, '--overwrite']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.match(/skipping .*a-broken\.png/g)?.length).toBe(1);
   });
 });

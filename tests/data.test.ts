@@ -446,3 +446,53 @@ describe('photos', () => {
     }
   });
 });
+
+describe('a large photo is shrunk as it is read', () => {
+  const photo = (width: number, height: number) => {
+    let state = 7;
+    return Uint8Array.from({ length: width * height * 4 }, () => (state = (state * 1103515245 + 12345) % 2 ** 31) % 256);
+  };
+  // The planar crop then resizeImage: what fitImage computed before it fused the two.
+  const reference = (rgba: Uint8Array, width: number, height: number, size: number, channels: 1 | 3) => {
+    const side = Math.min(width, height);
+    const [x0, y0] = [Math.floor((width - side) / 2), Math.floor((height - side) / 2)];
+    const crop = new Float32Array(channels * side * side);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const p = ((y0 + y) * width + x0 + x) * 4;
+        const a = rgba[p + 3] / 255;
+        const [r, g, b] = [rgba[p] / 255 * a, rgba[p + 1] / 255 * a, rgba[p + 2] / 255 * a];
+        if (channels === 1) crop[y * side + x] = 2 * (0.299 * r + 0.587 * g + 0.114 * b) - 1;
+        else [r, g, b].forEach((v, c) => { crop[c * side * side + y * side + x] = 2 * v - 1; });
+      }
+    }
+    return resizeImage(crop, channels, side, side, size, size);
+  };
+
+  it('gives exactly what cropping and then resizing gives', () => {
+    for (const [w, h, size, channels] of [[200, 150, 32, 3], [97, 131, 32, 1], [64, 64, 32, 3], [20, 30, 32, 3]] as const) {
+      const rgba = photo(w, h);
+      expect(Array.from(fitImage(rgba, w, h, size, channels))).toEqual(Array.from(reference(rgba, w, h, size, channels)));
+    }
+  });
+
+  it('makes no float copy of the whole photo', () => {
+    const [w, h] = [3000, 2000];
+    const rgba = photo(w, h);
+    const Native = globalThis.Float32Array;
+    let longest = 0;
+    globalThis.Float32Array = class extends Native {
+      constructor(...args: ConstructorParameters<typeof Float32Array>) {
+        super(...(args as unknown as [number]));
+        longest = Math.max(longest, this.length);
+      }
+    } as typeof Float32Array;
+    try {
+      fitImage(rgba, w, h, 32, 3);
+    } finally {
+      globalThis.Float32Array = Native;
+    }
+    expect(longest).toBeGreaterThan(0);
+    expect(longest).toBeLessThanOrEqual(3 * 2000 * 32); // one pass's rows, not 3 × 2000 × 2000
+  });
+});

@@ -1,44 +1,7 @@
 // WebGPU (Dawn) against the CPU reference for every op, forward and every
 // gradient: the shared cases of tests/cases/, one test each. The same cases
-// run in Chromium through Playwright (tests/browser/).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as wg from '../src/index';
-import { gpuCases, setupCases } from './cases/index';
-import type { CaseResult } from './cases/types';
+// run in Chromium through Playwright (tests/browser/), and under WebGPU's
+// default limits in default-limits.test.ts.
+import { describeGpuCases } from './gpu-cases';
 
-function fmt(x: number): string {
-  return Number.isFinite(x) ? x.toExponential(2) : String(x);
-}
-
-function table(results: CaseResult[]): string {
-  const rows = [['case', 'ok', 'maxAbs', 'maxRel'], ...results.map((r) => [r.name, r.ok ? 'ok' : 'FAIL', fmt(r.maxAbs), fmt(r.maxRel)])];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: string[]) => row.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
-
-describe('WebGPU vs CPU reference', () => {
-  const results: CaseResult[] = [];
-  let tensorsBefore = 0;
-
-  beforeAll(async () => {
-    await setupCases();
-    tensorsBefore = wg.memory().tensors;
-  });
-
-  afterAll(() => {
-    console.log(`\nWebGPU vs CPU reference (${results.length} cases)\n${table(results)}\n`);
-  });
-
-  for (const c of gpuCases) {
-    it(c.name, async () => {
-      const r = await c.run();
-      results.push(r);
-      expect(r.ok, `${r.name}: maxAbs=${fmt(r.maxAbs)} maxRel=${fmt(r.maxRel)} ${r.message ?? ''}`).toBe(true);
-    });
-  }
-
-  it('leaves no tensors behind', () => {
-    expect(wg.memory().tensors, 'wg.memory().tensors after all cases').toBe(tensorsBefore);
-  });
-});
+describeGpuCases('WebGPU vs CPU reference');

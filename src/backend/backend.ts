@@ -132,6 +132,12 @@ export interface BackendMemory {
 
 export interface Backend {
   readonly name: 'cpu' | 'webgpu';
+  /**
+   * The most elements one storage may hold here, and the limit that sets it
+   * (webgpu: the adapter's buffer limits over 4 bytes a float; cpu: the
+   * longest typed array). Ops refuse larger outputs before allocating.
+   */
+  readonly largestStorage: { elements: number; bytesPerElement: number; limit: string };
 
   /** A storage holding a copy of `data`. */
   fromArray(data: ArrayLike<number>): Storage;

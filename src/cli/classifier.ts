@@ -2,10 +2,12 @@
 // generative model, a Fréchet distance on a small classifier's
 // penultimate features between generated and real images, and the
 // entropy of the classes the classifier sees in the generated ones.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { appendOutput, makeFolder, readInput, writeOutput } from '../node/files';
 import { join, resolve } from 'node:path';
 import * as wg from '../index';
 import { openDataset } from '../data/dataset';
+import { sampleInPieces, type LatentModel } from '../train/fits';
 import { resizeImage } from '../data/images';
 import { classifierFileInfo, loadClassifier, saveClassifier, trainClassifier } from '../train/classifier';
 import { qualityScore } from '../train/score';
@@ -58,9 +60,9 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
   await wg.init({ backend });
   const train = await openDataset(data, { size, split: 'train', seed });
   const test = await openDataset(data, { size, split: 'test', seed });
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
   const metrics = join(out, 'metrics.jsonl');
-  writeFileSync(metrics, '');
+  writeOutput(metrics, '');
   const mode = progressMode(values);
   if (mode !== 'json') console.log(`wgrad: classifier (width ${width}) on ${data} ${size}×${size}: ${train.count} train, ${test.count} test images, batch ${batch}, ${wg.backendName()} backend`);
   const progress = startProgress(mode, 'classifier', 0, steps, ['loss', 'accuracy']);
@@ -68,13 +70,13 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
     train, test, steps, batch, lr, seed, width, testLimit,
     onStep: (info) => {
       const line = { step: info.step + 1, loss: info.loss, accuracy: info.accuracy, ms: info.msPerStep };
-      appendFileSync(metrics, `${JSON.stringify(line)}\n`);
+      appendOutput(metrics, `${JSON.stringify(line)}\n`);
       progress.update(line);
     },
   });
   progress.stop();
   const path = join(out, 'classifier.safetensors');
-  writeFileSync(path, await saveClassifier(model, { data, testAccuracy, classNames: train.classNames }));
+  writeOutput(path, await saveClassifier(model, { data, testAccuracy, classNames: train.classNames }));
   model.dispose();
   if (mode === 'json') console.log(JSON.stringify({ testAccuracy, checkpoint: path }));
   else console.log(`test accuracy ${(100 * testAccuracy).toFixed(1)}% on ${Math.min(testLimit, test.count)} held-out ${data} images\nclassifier  ${path}\nmetrics     ${metrics}`);
@@ -84,28 +86,12 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
 /** Draws n images from a generative checkpoint, by model kind. */
 type Generate = (bytes: Uint8Array, path: string, n: number, seed: number) => Promise<{ data: Float32Array; shape: number[] }>;
 
-/** A model that decodes Gaussian latents into images: DCGAN's generator, the VAE's decoder under its prior. */
-interface LatentModel {
-  readonly config: { latent: number; channels: number; imageSize: number };
-  sample(z: Tensor): Promise<{ data: Float32Array; shape: number[] }>;
-  dispose(): void;
-}
-
-function fromLatents(load: (bytes: Uint8Array, path: string) => LatentModel): Generate {
+function fromLatents(load: (bytes: Uint8Array, path: string) => LatentModel & { dispose(): void }): Generate {
   return async (bytes, path, n, seed) => {
     const model = load(bytes, path);
     try {
       wg.seed(seed);
-      const { latent, channels, imageSize } = model.config;
-      const data = new Float32Array(n * channels * imageSize * imageSize);
-      for (let start = 0; start < n; start += 256) {
-        const count = Math.min(256, n - start);
-        const z = wg.tensor(normalArray(count * latent), [count, latent]);
-        const images = await model.sample(z);
-        z.dispose();
-        data.set(images.data, start * channels * imageSize * imageSize);
-      }
-      return { data, shape: [n, channels, imageSize, imageSize] };
+      return await sampleInPieces(model, normalArray(n * model.config.latent));
     } finally {
       model.dispose();
     }
@@ -142,7 +128,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const seed = intFlag(command, values, 'seed', 0);
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   if (!existsSync(ckptPath)) throw new Error(`${command}: no file at ${ckptPath}`);
-  const ckptBytes = readFileSync(ckptPath);
+  const ckptBytes = readInput(ckptPath, 'checkpoint');
   const ckptInfo = checkpointInfo(ckptBytes, ckptPath);
   const kind = ckptInfo.model;
   const data = String((ckptInfo.config as { data?: unknown } | null)?.data ?? '');
@@ -151,7 +137,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (!existsSync(classifierPath)) throw new Error(`${command}: no file at ${classifierPath}`);
   const generate = GENERATORS[kind];
   if (!generate) throw new Error(`${command}: ${ckptPath} is a '${kind}' checkpoint; eval scores ${Object.keys(GENERATORS).join(', ')}`);
-  const classifierBytes = readFileSync(classifierPath);
+  const classifierBytes = readInput(classifierPath, 'checkpoint');
   const info = classifierFileInfo(classifierBytes, classifierPath);
   await wg.init({ backend });
 

@@ -1,14 +1,16 @@
 // `wgrad train dcgan` and `wgrad sample dcgan`.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInput, writeOutput } from '../node/files';
 import { resolve } from 'node:path';
 import * as wg from '../index';
-import { Loader, openDataset } from '../data/dataset';
+import { Loader, describeDataset, openDataset } from '../data/dataset';
 import { DCGAN_CONFIGS, type DcganConfigName } from '../models/dcgan';
 import {
   DCGAN_RECIPES, DCGAN_RUNS, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows, type DcganTrainConfig,
 } from '../train/dcgan';
 import { encodeGif, encodePng, imageGrid } from '../train/picture';
 import { checkFinite } from '../train/checkpoint';
+import { checkCountFits, sampleInPieces } from '../train/fits';
 import { normalArray } from '../random';
 import { checkResumeFlags, choiceFlag, flagGiven, fractionFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { PRETRAINED, checkpointPath, pretrainedFlag, pretrainedPath } from './pretrained';
@@ -63,7 +65,7 @@ async function configFromFlags(command: string, values: FlagValues): Promise<Dcg
   const configName = (chosen === 'auto' ? (wg.onCpuDevice() ? 'tiny' : 'small') : chosen) as DcganConfigName;
   const data = stringFlag(command, values, 'data');
   const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
-  const probe = await openDataset(data, { size: DCGAN_CONFIGS[configName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  const probe = await describeDataset(data, { size: DCGAN_CONFIGS[configName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
   return dcganTrainConfig(configName, {
     channels: probe.channels,
     data,
@@ -89,7 +91,7 @@ function fineTuner(command: string, args: string[], values: FlagValues, asked: D
   const spec = stringFlag(command, values, 'init');
   const path = spec.startsWith('pretrained:') ? pretrainedPath(command, 'dcgan', spec.slice('pretrained:'.length)) : spec;
   if (!existsSync(path)) throw new Error(`${command}: --init: no checkpoint at ${path}`);
-  const source = DcganTrainer.fromCheckpoint(readFileSync(path), path);
+  const source = DcganTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
   try {
     const from = source.config;
     const given = (flag: string) => flagGiven(args, flag);
@@ -125,7 +127,7 @@ export async function trainDcgan(args: string[]): Promise<number> {
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
     if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
-    trainer = DcganTrainer.fromCheckpoint(readFileSync(path), path);
+    trainer = DcganTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
     try {
       const [want, have] = [runFlagValues(asked), runFlagValues(trainer.config)];
       checkResumeFlags(command, args, path, Object.fromEntries(Object.keys(want).map((flag) => [flag, [want[flag], have[flag]]])));
@@ -146,6 +148,14 @@ export async function trainDcgan(args: string[]): Promise<number> {
     throw new Error(`${command}: the checkpoint is at step ${trainer.step}; --steps ${steps} leaves nothing to do (it counts steps in total)`);
   }
   const config = trainer.config;
+  try {
+    const { generator, discriminator } = trainer;
+    checkCountFits(command, '--batch', config.batch, [generator, discriminator],
+      (n) => discriminator.forward(generator.forward(wg.zeros([n, config.latent]))));
+  } catch (error) {
+    trainer.dispose();
+    throw error;
+  }
   const dataset = await openDataset(config.data, { size: config.imageSize, channels: config.channels, seed: config.seed });
   const loader = new Loader(dataset, { batchSize: config.batch, seed: config.seed, flip: config.data.startsWith('images:') });
 
@@ -175,7 +185,7 @@ export async function sampleDcgan(args: string[]): Promise<number> {
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
   await wg.init({ backend, seed });
-  const trainer = DcganTrainer.fromCheckpoint(readFileSync(path), path);
+  const trainer = DcganTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
   try {
     await checkFinite(trainer.sampler.stateDict(), path);
   } catch (error) {
@@ -186,21 +196,19 @@ export async function sampleDcgan(args: string[]): Promise<number> {
   const { latent } = trainer.config;
   try {
     const generate = async (noise: Float32Array) => {
-      const z = wg.tensor(noise, [n, latent]);
-      const { data, shape } = await trainer.sample(z);
-      z.dispose();
+      const { data, shape } = await sampleInPieces(trainer, noise);
       return imageGrid(data, shape, { scale: trainer.config.imageSize < 64 ? 2 : 1 });
     };
     const start = normalArray(n * latent);
     if (frames === 0) {
-      writeFileSync(out, encodePng(await generate(start)));
+      writeOutput(out, encodePng(await generate(start)));
       console.log(`wrote ${out}: ${n} samples from ${path} (step ${trainer.step}), seed ${seed}`);
       return 0;
     }
     const end = normalArray(n * latent);
     const pictures = [];
     for (let k = 0; k < frames; k++) pictures.push(await generate(slerpRows(start, end, latent, k / (frames - 1))));
-    writeFileSync(out, encodeGif([...pictures, ...pictures.slice(1, -1).reverse()], { delayMs: 120 }));
+    writeOutput(out, encodeGif([...pictures, ...pictures.slice(1, -1).reverse()], { delayMs: 120 }));
     console.log(`wrote ${out}: ${n} latent walks of ${frames} frames (there and back) from ${path}, seed ${seed}`);
     return 0;
   } finally {

@@ -1,10 +1,11 @@
 // `wgrad train diffusion` and `wgrad sample diffusion`.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInput, writeOutput } from '../node/files';
 import { resolve } from 'node:path';
 import * as wg from '../index';
-import { Loader, openDataset } from '../data/dataset';
-import { UNET_CONFIGS, type UnetConfigName } from '../models/unet';
-import { SCHEDULE_KINDS, sampleDdim, sampleDdpm, type SampleOptions, type SampleResult } from '../models/diffusion';
+import { Loader, describeDataset, openDataset } from '../data/dataset';
+import { UNET_CONFIGS, UNet, type UnetConfigName } from '../models/unet';
+import { SCHEDULE_KINDS, sampleDdim, sampleDdpm, timestepInput, type SampleOptions, type SampleResult } from '../models/diffusion';
 import {
   DIFFUSION_DEFAULT_STEPS, DIFFUSION_RUNS, DiffusionTrainer, classRows, diffusionTrainConfig, diffusionTrainable, gridColumns, loadDenoiser,
 } from '../train/diffusion';
@@ -12,6 +13,7 @@ import { encodeGif, encodePng, imageGrid, type Picture } from '../train/picture'
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
 import { checkFinite } from '../train/checkpoint';
+import { checkCountFits } from '../train/fits';
 import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 import { registerGenerator } from './classifier';
 
@@ -91,6 +93,13 @@ function nonNegativeFlag(command: string, values: FlagValues, name: string): num
   return n;
 }
 
+/** The net on `n` images of zeros at timestep 0 (label 0 where it takes labels): sizes a pass for checkCountFits. */
+function unetOnZeros(net: UNet, n: number): void {
+  const { channels, imageSize, classes } = net.config;
+  const labels = classes > 0 ? wg.zeros([n]) : null;
+  net.forward(wg.zeros([n, channels, imageSize, imageSize]), timestepInput(net, new Array<number>(n).fill(0)), labels);
+}
+
 export async function trainDiffusion(args: string[]): Promise<number> {
   const command = 'wgrad train diffusion';
   const values = parseFlags(command, args, TRAIN_DIFFUSION_FLAGS);
@@ -106,7 +115,7 @@ export async function trainDiffusion(args: string[]): Promise<number> {
   const data = stringFlag(command, values, 'data');
   const size = intFlag(command, values, 'size', 8);
   const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
-  const probe = await openDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  const probe = await describeDataset(data, { size, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
   const labelled = probe.classNames.length;
   if (cond === 'on' && labelled === 0) throw new Error(`${command}: --cond on needs labelled data; '${data}' has no classes`);
   const classes = cond === 'off' ? 0 : labelled;
@@ -129,7 +138,7 @@ export async function trainDiffusion(args: string[]): Promise<number> {
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
     if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
-    trainer = DiffusionTrainer.fromCheckpoint(readFileSync(path), path);
+    trainer = DiffusionTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
     const saved = trainer.config;
     try {
       checkResumeFlags(command, args, path, {
@@ -150,6 +159,7 @@ export async function trainDiffusion(args: string[]): Promise<number> {
   }
   const config = trainer.config;
   try {
+    checkCountFits(command, '--batch', config.batch, [trainer.model], (n) => unetOnZeros(trainer.model, n));
     const dataset = await openDataset(config.data, { size: config.imageSize, channels: config.channels, seed: config.seed });
     const loader = new Loader(dataset, { batchSize: config.batch, seed: config.seed, flip: config.data.startsWith('images:') });
     const mode = progressMode(values);
@@ -194,7 +204,7 @@ export async function sampleDiffusion(args: string[]): Promise<number> {
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
   await wg.init({ backend, seed });
-  const denoiser = loadDenoiser(readFileSync(path), path);
+  const denoiser = loadDenoiser(readInput(path, 'checkpoint'), path);
   try {
     await checkFinite(denoiser.net.stateDict(), path);
     const { classes, channels, imageSize, timesteps } = denoiser.config;
@@ -212,6 +222,7 @@ export async function sampleDiffusion(args: string[]): Promise<number> {
       if (!Number.isInteger(k) || k < 0 || k >= classes) throw new Error(`${command}: --class must be rows, none or a class from 0 to ${classes - 1}, got '${classFlag}'`);
       labels = new Array<number>(n).fill(k);
     }
+    checkCountFits(command, '--n', n, [denoiser.net], (count) => unetOnZeros(denoiser.net, count));
     const steps = sampler === 'ddpm' ? timesteps : intFlag(command, values, 'steps');
     if (steps > timesteps) throw new Error(`${command}: --steps ${steps} is more than the checkpoint's T = ${timesteps}`);
 
@@ -247,7 +258,7 @@ export async function sampleDiffusion(args: string[]): Promise<number> {
       ? await sampleDdpm(denoiser, options)
       : await sampleDdim(denoiser, { ...options, steps, eta });
 
-    writeFileSync(out, encodePng(grid(result.data)));
+    writeOutput(out, encodePng(grid(result.data)));
     const what = labels === null ? 'unconditional' : classFlag === 'rows' ? `a row per class` : `class ${classFlag}`;
     console.log(`wrote ${out}: ${n} samples (${what}) from ${path} (step ${denoiser.step}, EMA weights), ` +
       `${sampler === 'ddpm' ? `DDPM ${steps} steps` : `DDIM ${steps} steps, eta ${eta}`}, seed ${seed}` +
@@ -265,12 +276,12 @@ export async function sampleDiffusion(args: string[]): Promise<number> {
       const frames = stripXt.length;
       const data = new Float32Array(2 * frames * imageLength);
       [...stripXt, ...stripX0].forEach((image, i) => data.set(image, i * imageLength));
-      writeFileSync(stripPath, encodePng(imageGrid(data, [2 * frames, channels, imageSize, imageSize], { columns: frames, scale: imageSize < 64 ? 3 : 2 })));
+      writeOutput(stripPath, encodePng(imageGrid(data, [2 * frames, channels, imageSize, imageSize], { columns: frames, scale: imageSize < 64 ? 3 : 2 })));
       console.log(`wrote ${stripPath}: sample 0 at steps ${[...stripSteps].join(', ')} of ${steps} (x_t above, predicted x_0 below)`);
     }
     if (gifPath !== null) {
       gifFrames.push(grid(result.data));
-      writeFileSync(gifPath, encodeGif(gifFrames, { delayMs: 80, lastFrameDelayMs: 2000 }));
+      writeOutput(gifPath, encodeGif(gifFrames, { delayMs: 80, lastFrameDelayMs: 2000 }));
       console.log(`wrote ${gifPath}: ${gifFrames.length} frames, every ${gifEvery} step${gifEvery > 1 ? 's' : ''}`);
     }
     return 0;

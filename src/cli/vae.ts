@@ -1,8 +1,9 @@
 // `wgrad train vae`, `wgrad latent-map vae` and `wgrad interpolate vae`.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInput, writeOutput } from '../node/files';
 import { resolve } from 'node:path';
 import * as wg from '../index';
-import { Loader, openDataset } from '../data/dataset';
+import { Loader, describeDataset, openDataset } from '../data/dataset';
 import { decodeImage, fitImage } from '../data/images';
 import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS, type VaeConfigName } from '../models/vae';
 import { VaeTrainer, vaeTrainConfig, vaeTrainable, type VaeTrainConfig } from '../train/vae';
@@ -11,6 +12,7 @@ import { encodeGif, encodePng, imageGrid, joinPictures } from '../train/picture'
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
 import { checkFinite } from '../train/checkpoint';
+import { checkCountFits, sampleInPieces } from '../train/fits';
 import { normalArray } from '../random';
 import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 
@@ -90,7 +92,7 @@ function afterModelName(command: string, args: string[]): string[] {
 
 function loadTrainer(command: string, path: string): VaeTrainer {
   if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
-  return VaeTrainer.fromCheckpoint(readFileSync(path), path);
+  return VaeTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
 }
 
 /** loadTrainer, refusing weights that hold NaN or Inf (for the commands that draw from them). */
@@ -127,7 +129,7 @@ export async function trainVae(args: string[]): Promise<number> {
   const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
   const latent = values.latent === undefined ? undefined : intFlag(command, values, 'latent', MIN_LATENT);
   if (latent !== undefined && latent > MAX_LATENT) throw new Error(`${command}: --latent must be an integer from ${MIN_LATENT} to ${MAX_LATENT}, got '${values.latent}'`);
-  const probe = await openDataset(data, { size: VAE_CONFIGS[configName as VaeConfigName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  const probe = await describeDataset(data, { size: VAE_CONFIGS[configName as VaeConfigName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
   const asked = vaeTrainConfig(configName, {
     channels: probe.channels,
     data,
@@ -162,6 +164,10 @@ export async function trainVae(args: string[]): Promise<number> {
   }
   const config = trainer.config;
   try {
+    const { model } = trainer;
+    // encode and decode the mean: the forward's own noise would draw from the seeded stream
+    checkCountFits(command, '--batch', config.batch, [model],
+      (n) => model.decode(model.encode(wg.zeros([n, config.channels, config.imageSize, config.imageSize])).mean));
     const open = (split: 'train' | 'test') => openDataset(config.data, { size: config.imageSize, channels: config.channels, seed: config.seed, split });
     const dataset = await open('train');
     const heldOut = await open('test');
@@ -208,10 +214,8 @@ export async function sampleVae(args: string[]): Promise<number> {
   const trainer = await loadFiniteTrainer(command, path);
   try {
     wg.seed(seed);
-    const z = wg.tensor(normalArray(n * trainer.config.latent), [n, trainer.config.latent]);
-    const { data, shape } = await trainer.sample(z);
-    z.dispose();
-    writeFileSync(out, encodePng(imageGrid(data, shape, { scale: 2 })));
+    const { data, shape } = await sampleInPieces(trainer, normalArray(n * trainer.config.latent));
+    writeOutput(out, encodePng(imageGrid(data, shape, { scale: 2 })));
     console.log(`wrote ${out}: ${n} samples of the prior from ${path} (step ${trainer.step}), seed ${seed}`);
     return 0;
   } finally {
@@ -235,8 +239,8 @@ export async function latentMapVae(args: string[]): Promise<number> {
     const dataset = await openDataset(data, { size: config.imageSize, channels: config.channels, seed: config.seed, split: 'test' });
     const map = await latentMap(trainer, dataset, { gridSize, count });
     const svgPath = withExtension(out, ['.png'], '.svg');
-    writeFileSync(out, encodePng(map.grid));
-    writeFileSync(svgPath, map.scatterSvg);
+    writeOutput(out, encodePng(map.grid));
+    writeOutput(svgPath, map.scatterSvg);
     const plane = map.axes === 'latent'
       ? 'the 2-D latent plane'
       : `the plane of the first two principal directions of the ${config.latent}-D means (${map.explained!.map((f) => `${Math.round(100 * f)}%`).join(' + ')} of their variance)`;
@@ -262,7 +266,7 @@ async function inputImage(command: string, flag: string, spec: string, config: V
     return dataset.examples([index]).images;
   }
   if (!existsSync(spec)) throw new Error(`${command}: --${flag}: no file at ${spec} (give a PNG/JPEG, or test:INDEX)`);
-  const image = decodeImage(readFileSync(spec), spec);
+  const image = decodeImage(readInput(spec, 'image'), spec);
   return fitImage(image.rgba, image.width, image.height, config.imageSize, config.channels);
 }
 
@@ -288,9 +292,9 @@ export async function interpolateVae(args: string[]): Promise<number> {
     const gifPath = withExtension(out, ['.gif', '.png'], '.gif');
     const pngPath = withExtension(out, ['.gif', '.png'], '.png');
     // there and back again, so the loop has no jump
-    writeFileSync(gifPath, encodeGif([...walk.frames, ...walk.frames.slice(1, -1).reverse()], { delayMs: 150, lastFrameDelayMs: 600 }));
+    writeOutput(gifPath, encodeGif([...walk.frames, ...walk.frames.slice(1, -1).reverse()], { delayMs: 150, lastFrameDelayMs: 600 }));
     const input = (image: Float32Array) => imageGrid(image, [1, config.channels, config.imageSize, config.imageSize], { padding: 0, scale });
-    writeFileSync(pngPath, encodePng(joinPictures([input(a), joinPictures(walk.frames, { gap: 2 }), input(b)], { gap: 10 })));
+    writeOutput(pngPath, encodePng(joinPictures([input(a), joinPictures(walk.frames, { gap: 2 }), input(b)], { gap: 10 })));
     console.log(`gif    ${resolve(gifPath)}: ${steps} frames from ${from} to ${to} and back (${mode} in the ${config.latent}-D latent)`);
     console.log(`strip  ${resolve(pngPath)}: ${from} | the ${steps} decoded frames | ${to}`);
     console.log(`from ${path} (step ${trainer.step})`);

@@ -140,6 +140,23 @@ export async function openDataset(spec: string, options: DatasetOptions = {}): P
   throw new Error(`openDataset: unknown dataset '${spec}'; valid: ${valid}`);
 }
 
+/**
+ * What a run needs to know of a dataset before it trains (its channels with
+ * `options` applied, its classes), without loading or decoding it: a
+ * folder of photos is decoded once, by the openDataset that trains on it.
+ */
+export async function describeDataset(spec: string, options: DatasetOptions = {}): Promise<{ channels: 1 | 3; classNames: readonly string[] }> {
+  if (spec === 'shapes') return { channels: resolveDatasetOptions('describeDataset(shapes)', options, 1).channels, classNames: SHAPE_CLASSES };
+  if (spec === 'mnist') {
+    const { MNIST_CLASSES } = await import('./mnist');
+    return { channels: resolveDatasetOptions('describeDataset(mnist)', options, 1).channels, classNames: MNIST_CLASSES };
+  }
+  if (spec.startsWith('images:') && spec !== 'images:') {
+    return { channels: resolveDatasetOptions(`describeDataset(${spec})`, options, 3).channels, classNames: [] };
+  }
+  return openDataset(spec, options); // refuses the spec, naming it
+}
+
 // --- The loader -------------------------------------------------------------------
 
 export interface LoaderOptions {

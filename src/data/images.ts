@@ -161,7 +161,6 @@ export function resizeImage(src: Float32Array, channels: number, srcHeight: numb
     throw new Error(`resizeImage: ${src.length} values do not fit [${channels}, ${srcHeight}, ${srcWidth}]`);
   }
   const xTaps = axisTaps(srcWidth, dstWidth);
-  const yTaps = axisTaps(srcHeight, dstHeight);
   // Pass 1: each row to dstWidth. [channels, srcHeight, dstWidth]
   const rows = new Float32Array(channels * srcHeight * dstWidth);
   for (let r = 0; r < channels * srcHeight; r++) {
@@ -173,15 +172,20 @@ export function resizeImage(src: Float32Array, channels: number, srcHeight: numb
       rows[r * dstWidth + j] = sum;
     }
   }
-  // Pass 2: each column to dstHeight. [channels, dstHeight, dstWidth]
-  const out = new Float32Array(channels * dstHeight * dstWidth);
+  return resizeColumns(rows, channels, srcHeight, dstHeight, dstWidth);
+}
+
+/** resizeImage's second pass: each column of rows [channels, srcHeight, width] to dstHeight. */
+function resizeColumns(rows: Float32Array, channels: number, srcHeight: number, dstHeight: number, width: number): Float32Array {
+  const yTaps = axisTaps(srcHeight, dstHeight);
+  const out = new Float32Array(channels * dstHeight * width);
   for (let c = 0; c < channels; c++) {
     for (let i = 0; i < dstHeight; i++) {
       const { start, weights } = yTaps[i];
-      const outRow = (c * dstHeight + i) * dstWidth;
-      for (let j = 0; j < dstWidth; j++) {
+      const outRow = (c * dstHeight + i) * width;
+      for (let j = 0; j < width; j++) {
         let sum = 0;
-        for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(c * srcHeight + start + k) * dstWidth + j];
+        for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(c * srcHeight + start + k) * width + j];
         out[outRow + j] = sum;
       }
     }
@@ -205,27 +209,41 @@ export function fitImage(rgba: Uint8Array, width: number, height: number, size: 
   const side = Math.min(width, height);
   const x0 = Math.floor((width - side) / 2);
   const y0 = Math.floor((height - side) / 2);
-  // The crop as planar values in [-1, 1]: [channels, side, side].
-  const plane = side * side;
-  const crop = new Float32Array(channels * plane);
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const p = ((y0 + y) * width + x0 + x) * 4;
-      const alpha = rgba[p + 3] / 255;
-      const r = (rgba[p] / 255) * alpha;
-      const g = (rgba[p + 1] / 255) * alpha;
-      const b = (rgba[p + 2] / 255) * alpha;
-      const q = y * side + x;
-      if (channels === 1) {
-        crop[q] = 2 * (0.299 * r + 0.587 * g + 0.114 * b) - 1;
-      } else {
-        crop[q] = 2 * r - 1;
-        crop[plane + q] = 2 * g - 1;
-        crop[2 * plane + q] = 2 * b - 1;
+  // Pixel (x, y) of the crop, channel c, in [-1, 1], rounded to float32 as a planar crop would hold it.
+  const value = (x: number, y: number, c: number): number => {
+    const p = ((y0 + y) * width + x0 + x) * 4;
+    const alpha = rgba[p + 3] / 255;
+    const r = (rgba[p] / 255) * alpha;
+    const g = (rgba[p + 1] / 255) * alpha;
+    const b = (rgba[p + 2] / 255) * alpha;
+    if (channels === 1) return Math.fround(2 * (0.299 * r + 0.587 * g + 0.114 * b) - 1);
+    return Math.fround(2 * (c === 0 ? r : c === 1 ? g : b) - 1);
+  };
+  if (side <= size) {
+    // Small (or exact) photos: the planar crop, then resizeImage.
+    const plane = side * side;
+    const crop = new Float32Array(channels * plane);
+    for (let c = 0; c < channels; c++) {
+      for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) crop[c * plane + y * side + x] = value(x, y, c);
+    }
+    return side === size ? crop : resizeImage(crop, channels, side, side, size, size);
+  }
+  // Large photos shrink while they are read: resizeImage's first pass (each
+  // row to `size`) straight from the RGBA bytes, so no full-size float copy
+  // of a 10000×10000 photo is ever made; then its second pass.
+  const xTaps = axisTaps(side, size);
+  const rows = new Float32Array(channels * side * size);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < side; y++) {
+      for (let j = 0; j < size; j++) {
+        const { start, weights } = xTaps[j];
+        let sum = 0;
+        for (let k = 0; k < weights.length; k++) sum += weights[k] * value(start + k, y, c);
+        rows[(c * side + y) * size + j] = sum;
       }
     }
   }
-  return side === size ? crop : resizeImage(crop, channels, side, side, size, size);
+  return resizeColumns(rows, channels, side, size, size);
 }
 
 /** Mirrors one image [channels, size, size] left to right, in place; returns the same array. */

@@ -9,6 +9,7 @@ import * as F from '../ops/functional';
 import { batchNormTrain } from '../ops/norm';
 import { Module } from './module';
 import * as init from './init';
+import { checkIndices } from '../ops/index-check';
 
 function parameter(shape: number[]): Tensor {
   return zeros(shape, { requiresGrad: true });
@@ -363,6 +364,7 @@ export class Embedding extends Module {
     const ids = withBackend(indices.backend.name, () => arange(this.numEmbeddings));
     const oneHot = indices.unsqueeze(-1).eq(ids);
     ids.dispose();
+    checkIndices(`Embedding(${this.numEmbeddings}, ${this.embeddingDim})`, indices, oneHot, this.numEmbeddings);
     return oneHot.matmul(this.weight);
   }
 }

@@ -1,6 +1,8 @@
 // Making tensors: from data, filled, random (seeded, see random.ts), ranges.
 import { Tensor, shapeSize, shapeString } from '../tensor';
 import { currentBackend } from '../runtime';
+import { checkStorageFits } from '../shape';
+import type { Storage } from '../backend/backend';
 import { normalArray, uniformArray } from '../random';
 
 export interface TensorOptions {
@@ -13,6 +15,7 @@ function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new Error(`${op}: shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
   }
+  checkStorageFits(op, shape, currentBackend().largestStorage);
 }
 
 /** The shape of a nested array, checking it is rectangular. */
@@ -65,16 +68,32 @@ export function tensor(
       `tensor: ${values.length} values do not fit shape ${shapeString(target)} (${shapeSize(target)} elements)`,
     );
   }
-  return new Tensor(currentBackend().fromArray(values), target, options.requiresGrad ?? false);
+  const storage = currentBackend().fromArray(values);
+  if (values.length <= HOST_COPY_LIMIT) hostCopies.set(storage, Float64Array.from(values));
+  return new Tensor(storage, target, options.requiresGrad ?? false);
 }
 
-export function full(shape: number[], value: number, options: TensorOptions = {}): Tensor {
-  checkShape('full', shape);
+/**
+ * Small tensors made from numbers keep a copy of them (by storage, so views
+ * share it), for ops that must check values they cannot wait for the GPU to
+ * give back: class and row indices (ops/index-check.ts).
+ */
+const hostCopies = new WeakMap<Storage, Float64Array>();
+const HOST_COPY_LIMIT = 4096;
+
+/** The numbers `t` was made from by tensor(), if it is small and was not overwritten since; else null. */
+export function hostCopyOf(t: Tensor): Float64Array | null {
+  return hostCopies.get(t.storageFor('hostCopyOf')) ?? null;
+}
+
+function filled(op: string, shape: number[], value: number, options: TensorOptions): Tensor {
+  checkShape(op, shape);
   return new Tensor(currentBackend().full(shapeSize(shape), value), shape, options.requiresGrad ?? false);
 }
 
-export const zeros = (shape: number[], options: TensorOptions = {}) => full(shape, 0, options);
-export const ones = (shape: number[], options: TensorOptions = {}) => full(shape, 1, options);
+export const full = (shape: number[], value: number, options: TensorOptions = {}) => filled('full', shape, value, options);
+export const zeros = (shape: number[], options: TensorOptions = {}) => filled('zeros', shape, 0, options);
+export const ones = (shape: number[], options: TensorOptions = {}) => filled('ones', shape, 1, options);
 
 /** Standard normal numbers from the seeded stream. */
 export function randn(shape: number[], options: TensorOptions = {}): Tensor {
@@ -89,6 +108,7 @@ export function randn(shape: number[], options: TensorOptions = {}): Tensor {
  */
 export function refillRandn(t: Tensor): Tensor {
   t.backend.write(t.storageFor('refillRandn'), normalArray(t.size));
+  hostCopies.delete(t.storageFor('refillRandn'));
   return t;
 }
 
@@ -103,6 +123,7 @@ export function arange(start: number, end?: number, step = 1): Tensor {
   const [from, to] = end === undefined ? [0, start] : [start, end];
   if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero number, got ${step}`);
   const count = Math.max(0, Math.ceil((to - from) / step));
+  checkStorageFits('arange', [count], currentBackend().largestStorage);
   const values = new Float64Array(count);
   for (let i = 0; i < count; i++) values[i] = from + i * step;
   return new Tensor(currentBackend().fromArray(values), [count]);

@@ -5,6 +5,7 @@ import type { BinaryOp, UnaryOp } from '../backend/backend';
 import { Tensor } from '../tensor';
 import { record } from '../autograd';
 import { broadcastShapes, padShape, unbroadcast } from './broadcast';
+import { checkStorageFits } from '../shape';
 
 // ---- one input
 
@@ -48,6 +49,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     throw new Error(`${op}: operands are on different backends (${a.backend.name} and ${b.backend.name})`);
   }
   const shape = broadcastShapes(op, a.shape, b.shape);
+  checkStorageFits(op, shape, a.backend.largestStorage);
   const storage = a.backend.binary(op, sa, padShape(a.shape, shape.length), sb, padShape(b.shape, shape.length), shape);
   return new Tensor(storage, shape);
 }

@@ -4,6 +4,7 @@ import { Tensor, shapeString } from '../tensor';
 import { arange } from './creation';
 import { withBackend } from '../runtime';
 import { logSoftmax } from './softmax';
+import { checkIndices } from './index-check';
 
 function sameShape(op: string, a: Tensor, b: Tensor): void {
   if (a.shape.join() !== b.shape.join()) {
@@ -40,6 +41,7 @@ export function crossEntropy(logits: Tensor, classIndices: Tensor): Tensor {
   const ids = withBackend(logits.backend.name, () => arange(classes));
   const idsAlongDim1 = ids.reshape([1, classes, ...new Array<number>(logits.rank - 2).fill(1)]);
   const oneHot = classIndices.unsqueeze(1).eq(idsAlongDim1);
+  checkIndices(`${op} (logits ${shapeString(logits.shape)})`, classIndices, oneHot, classes);
   const picked = logSoftmax(logits, 1).mul(oneHot).sum(1);
   return picked.mean().neg();
 }

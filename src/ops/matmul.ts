@@ -6,6 +6,7 @@ import type { Backend, Storage } from '../backend/backend';
 import { Tensor, shapeSize, shapeString } from '../tensor';
 import { record } from '../autograd';
 import { broadcastShapes, unbroadcast } from './broadcast';
+import { checkStorageFits } from '../shape';
 
 /**
  * a: [...batchA, m, k] (stored [..., k, m] when transA)
@@ -20,6 +21,7 @@ export function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean
   const batchB = b.shape.slice(0, -2);
   const batch = shapeSize(batchShape);
   const backend: Backend = a.backend;
+  checkStorageFits(op, [...batchShape, m, n], backend.largestStorage);
 
   // Each operand either holds the whole batch, or one matrix shared by it
   // (stride 0); a batch that only partly broadcasts is expanded first.

@@ -23,6 +23,13 @@ export interface Checkpoint<C> extends CheckpointInfo<C> {
   dispose(): void;
 }
 
+/**
+ * The most fixed noise vectors a run keeps for its sample grids: a config
+ * asking for more (a tampered checkpoint's, say) is refused before the
+ * noise is drawn.
+ */
+export const MAX_FIXED_SAMPLES = 1024;
+
 /** Packs the state dicts of `parts` and the training state into safetensors bytes. */
 export async function writeCheckpoint<C>(parts: Record<string, StateDict>, info: CheckpointInfo<C>): Promise<Uint8Array> {
   const all: StateDict = {};
@@ -38,19 +45,62 @@ export async function writeCheckpoint<C>(parts: Record<string, StateDict>, info:
   });
 }
 
-/** The metadata of a checkpoint, without reading its tensors. */
-export function checkpointInfo(bytes: Uint8Array, source: string): CheckpointInfo<unknown> & { metadata: Record<string, string> } {
-  const metadata = safetensorsMetadata(bytes, source);
+/** What the metadata holds once checked: each key's value parsed and of the right kind. */
+interface CheckedMetadata {
+  model: string;
+  config: Record<string, unknown>;
+  step: number;
+  /** null in a file of weights only (no training state) */
+  rng: RandomState | null;
+  parts: string[] | null;
+}
+
+/** A metadata value for a message: quoted, and cut short past 60 characters. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/**
+ * Checks every wgrad.* metadata key against what writeCheckpoint writes
+ * (the random stream and the parts only where `requireTrainingState` or
+ * where present), before any tensor is read: a fault names the file, the key and the value
+ * found, never a raw JavaScript error.
+ */
+function checkMetadata(metadata: Record<string, string>, source: string, requireTrainingState: boolean): CheckedMetadata {
+  const fault = (key: string, want: string) =>
+    new Error(`${source}: the checkpoint's '${key}' metadata must be ${want}, found ${key in metadata ? shown(metadata[key]) : 'nothing'}`);
+  const json = (key: string, want: string): unknown => {
+    if (!(key in metadata)) throw fault(key, want);
+    try {
+      return JSON.parse(metadata[key]);
+    } catch {
+      throw fault(key, want);
+    }
+  };
   const model = metadata['wgrad.model'];
   if (!model) throw new Error(`${source}: not a wgrad checkpoint (no 'wgrad.model' in its metadata)`);
-  let config: unknown;
-  try {
-    config = JSON.parse(metadata['wgrad.config'] ?? '');
-  } catch {
-    throw new Error(`${source}: the checkpoint's 'wgrad.config' metadata is not valid JSON`);
-  }
+  const config = json('wgrad.config', 'a JSON object (the training config)');
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw fault('wgrad.config', 'a JSON object (the training config)');
   const step = Number(metadata['wgrad.step'] ?? '0');
-  if (!Number.isInteger(step) || step < 0) throw new Error(`${source}: bad 'wgrad.step' metadata '${metadata['wgrad.step']}'`);
+  if (!/^\d+$/.test(metadata['wgrad.step'] ?? '0') || !Number.isSafeInteger(step)) throw fault('wgrad.step', 'a whole number of steps');
+  // A training checkpoint has both; a file of weights only (a classifier's) has neither.
+  const training = requireTrainingState || 'wgrad.rng' in metadata || 'wgrad.parts' in metadata;
+  if (!training) return { model, config: config as Record<string, unknown>, step, rng: null, parts: null };
+  const rngWant = 'a JSON list of four unsigned 32-bit integers (the random stream)';
+  const rng = json('wgrad.rng', rngWant);
+  if (!Array.isArray(rng) || rng.length !== 4 || rng.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw fault('wgrad.rng', rngWant);
+  const partsWant = 'a JSON list of distinct, non-empty names (the state dicts\' prefixes)';
+  const parts = json('wgrad.parts', partsWant);
+  if (!Array.isArray(parts) || parts.some((p) => typeof p !== 'string' || p === '') || new Set(parts).size !== parts.length) {
+    throw fault('wgrad.parts', partsWant);
+  }
+  return { model, config: config as Record<string, unknown>, step, rng: rng as RandomState, parts: parts as string[] };
+}
+
+/** The metadata of a checkpoint, checked, without reading its tensors. */
+export function checkpointInfo(bytes: Uint8Array, source: string): CheckpointInfo<unknown> & { metadata: Record<string, string> } {
+  const metadata = safetensorsMetadata(bytes, source);
+  const { model, config, step } = checkMetadata(metadata, source, false);
   return { model, config, step, metadata };
 }
 
@@ -59,17 +109,14 @@ export function checkpointInfo(bytes: Uint8Array, source: string): CheckpointInf
  * a file that is not one, or one of another model kind.
  */
 export function readCheckpoint<C>(bytes: Uint8Array, source: string, expectedModel: string): Checkpoint<C> {
-  const info = checkpointInfo(bytes, source);
-  if (info.model !== expectedModel) {
-    throw new Error(`${source}: this is a '${info.model}' checkpoint, expected '${expectedModel}'`);
+  const metadata = safetensorsMetadata(bytes, source);
+  const checked = checkMetadata(metadata, source, true);
+  const { model, config, step } = checked;
+  const rng = checked.rng!;
+  const prefixes = checked.parts!;
+  if (model !== expectedModel) {
+    throw new Error(`${source}: this is a '${model}' checkpoint, expected '${expectedModel}'`);
   }
-  let rng: RandomState;
-  try {
-    rng = JSON.parse(info.metadata['wgrad.rng'] ?? '') as RandomState;
-  } catch {
-    throw new Error(`${source}: the checkpoint's 'wgrad.rng' metadata is not valid JSON`);
-  }
-  const prefixes = JSON.parse(info.metadata['wgrad.parts'] ?? '[]') as string[];
   const tensors = loadSafetensors(bytes, source);
   const parts: Record<string, StateDict> = {};
   for (const prefix of prefixes) parts[prefix] = {};
@@ -86,7 +133,7 @@ export function readCheckpoint<C>(bytes: Uint8Array, source: string, expectedMod
     dispose();
     throw new Error(`${source}: tensors outside the checkpoint's parts (${prefixes.join(', ')}): ${stray.slice(0, 5).join(', ')}`);
   }
-  return { model: info.model, config: info.config as C, step: info.step, rng, parts, metadata: info.metadata, dispose };
+  return { model, config: config as C, step, rng, parts, metadata, dispose };
 }
 
 /** A trainer as restoreTrainer sees it: a step counter and something to free. */

@@ -21,7 +21,7 @@ import { bceWithLogits } from '../ops/loss';
 import { seed } from '../random';
 import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
 import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName, type DiscriminatorNorm, type GeneratorUpsample } from '../models/dcgan';
-import { loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
+import { MAX_FIXED_SAMPLES, loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -141,7 +141,9 @@ function checkTrainConfig(config: DcganTrainConfig): void {
   if (!Number.isInteger(config.batch) || config.batch < 2) throw new Error(`dcgan: batch must be an integer ≥ 2 (batchnorm needs it), got ${config.batch}`);
   if (!(config.lr > 0)) throw new Error(`dcgan: lr must be > 0, got ${config.lr}`);
   if (config.lrD !== undefined && !(config.lrD > 0)) throw new Error(`dcgan: lrD must be > 0, got ${config.lrD}`);
-  if (!Number.isInteger(config.samples) || config.samples < 1) throw new Error(`dcgan: samples must be a positive integer, got ${config.samples}`);
+  if (!Number.isInteger(config.samples) || config.samples < 1 || config.samples > MAX_FIXED_SAMPLES) {
+    throw new Error(`dcgan: samples must be an integer from 1 to ${MAX_FIXED_SAMPLES}, got ${config.samples}`);
+  }
   if (config.loss !== undefined && config.loss !== 'bce' && config.loss !== 'hinge') throw new Error(`dcgan: loss must be 'bce' or 'hinge', got ${JSON.stringify(config.loss)}`);
   const decay = config.emaDecay ?? 0;
   if (!(decay >= 0 && decay < 1)) throw new Error(`dcgan: emaDecay must be in [0, 1), got ${config.emaDecay}`);

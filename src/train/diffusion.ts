@@ -18,7 +18,7 @@ import { UNET_CONFIGS, UNet, checkUnetConfig, type UnetConfig, type UnetConfigNa
 import {
   NoiseSchedule, SCHEDULE_KINDS, diffusionLoss, sampleDdim, type Denoiser, type SampleResult, type ScheduleKind,
 } from '../models/diffusion';
-import { readCheckpoint, restoreTrainer, writeCheckpoint } from './checkpoint';
+import { MAX_FIXED_SAMPLES, readCheckpoint, restoreTrainer, writeCheckpoint } from './checkpoint';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -114,7 +114,9 @@ function checkTrainConfig(config: DiffusionTrainConfig): void {
   if (!(config.lr > 0)) problems.push(`lr must be > 0, got ${config.lr}`);
   if (!(config.emaDecay >= 0 && config.emaDecay < 1)) problems.push(`emaDecay must be in [0, 1), got ${config.emaDecay}`);
   if (!(config.labelDropout >= 0 && config.labelDropout < 1)) problems.push(`labelDropout must be in [0, 1), got ${config.labelDropout}`);
-  if (!Number.isInteger(config.samples) || config.samples < 1) problems.push(`samples must be a positive integer, got ${config.samples}`);
+  if (!Number.isInteger(config.samples) || config.samples < 1 || config.samples > MAX_FIXED_SAMPLES) {
+    problems.push(`samples must be an integer from 1 to ${MAX_FIXED_SAMPLES}, got ${config.samples}`);
+  }
   if (config.classes > 0 && config.samples % config.classes !== 0) problems.push(`samples (${config.samples}) must be a multiple of classes (${config.classes}): a row per class`);
   if (!Number.isInteger(config.sampleSteps) || config.sampleSteps < 1 || config.sampleSteps > config.timesteps) {
     problems.push(`sampleSteps must be an integer from 1 to timesteps (${config.timesteps}), got ${config.sampleSteps}`);

@@ -9,10 +9,11 @@
 //
 // A model plugs in through `Trainable`; the loop owns the files, the NaN
 // guard and the schedule, so the three models write the same folder.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeGif, decodePng, encodePng, imageGrid } from './picture';
 import { lineChartSvg, type Series } from './plot';
+import { appendOutput, makeFolder, writeFileAtomic, writeOutput } from '../node/files';
 
 export interface StepMetrics {
   step: number;
@@ -72,13 +73,6 @@ export function runFiles(out: string): RunResult['files'] {
   };
 }
 
-/** Writes bytes to a temporary name, then renames: a crash never leaves half a file under `path`. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const temporary = `${path}.partial`;
-  writeFileSync(temporary, bytes);
-  renameSync(temporary, path);
-}
-
 function readMetrics(path: string): StepMetrics[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
@@ -120,18 +114,18 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
     }
     clearRun(out);
   }
-  mkdirSync(files.samples, { recursive: true });
-  writeFileSync(join(out, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
+  makeFolder(files.samples);
+  writeOutput(join(out, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
 
   // A resumed run keeps the metrics up to its step; a fresh one starts the file anew.
   const earlier = readMetrics(files.metrics).filter((m) => m.step <= model.step);
-  writeFileSync(files.metrics, earlier.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  writeOutput(files.metrics, earlier.map((m) => `${JSON.stringify(m)}\n`).join(''));
 
   let lastCheckpoint = existsSync(files.checkpoint) && model.step > 0 ? `${files.checkpoint} (step ${model.step})` : null;
   let checkpointStep = lastCheckpoint ? model.step : -1;
   const writeSamples = async (step: number) => {
     const { data, shape } = await model.sampleImages();
-    writeFileSync(join(files.samples, stepName(step)), encodePng(imageGrid(data, shape)));
+    writeOutput(join(files.samples, stepName(step)), encodePng(imageGrid(data, shape)));
     const extra = await model.extraOutputs?.(out, step);
     return extra ?? {};
   };
@@ -145,7 +139,7 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
   try {
     if (model.step === 0) {
       const extra = await writeSamples(0);
-      if (Object.keys(extra).length) appendFileSync(files.metrics, `${JSON.stringify({ step: 0, ...extra })}\n`);
+      if (Object.keys(extra).length) appendOutput(files.metrics, `${JSON.stringify({ step: 0, ...extra })}\n`);
     }
     while (model.step < steps) {
       // A macrotask between steps: a step on the CPU backend never waits on
@@ -158,7 +152,7 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
       const metrics: StepMetrics = await model.trainStep();
       const bad = model.lossNames.filter((name) => !Number.isFinite(metrics[name]));
       if (bad.length) {
-        appendFileSync(files.metrics, `${JSON.stringify(metrics)}\n`);
+        appendOutput(files.metrics, `${JSON.stringify(metrics)}\n`);
         const values = bad.map((name) => `${name} = ${metrics[name]}`).join(', ');
         throw new TrainingDiverged(
           `${model.kind}: training stopped at step ${metrics.step}: ${values}. ` +
@@ -168,7 +162,7 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
       const step = metrics.step;
       if (step % sampleEvery === 0 || step === steps) Object.assign(metrics, await writeSamples(step));
       if (step % checkpointEvery === 0 || step === steps) await saveCheckpoint();
-      appendFileSync(files.metrics, `${JSON.stringify(metrics)}\n`);
+      appendOutput(files.metrics, `${JSON.stringify(metrics)}\n`);
       last = metrics;
       options.onStep?.(metrics);
     }

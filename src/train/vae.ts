@@ -19,7 +19,7 @@ import {
   VAE_CONFIGS, Vae, checkVaeConfig, logitsToImages, reconstructionFor, reparameterize, vaeLossTerms,
   type VaeConfig, type VaeConfigName,
 } from '../models/vae';
-import { loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
+import { MAX_FIXED_SAMPLES, loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
 import { imageGrid, joinPictures, encodePng, type Picture } from './picture';
 import type { Dataset, Loader } from '../data/dataset';
 import type { Trainable } from './run';
@@ -108,7 +108,9 @@ function checkTrainConfig(config: VaeTrainConfig): void {
   if (!(config.lr > 0)) problems.push(`lr must be > 0, got ${config.lr}`);
   if (!(config.beta >= 0) || !Number.isFinite(config.beta)) problems.push(`beta must be a finite number ≥ 0, got ${config.beta}`);
   if (!Number.isInteger(config.warmup) || config.warmup < 0) problems.push(`warmup must be an integer ≥ 0, got ${config.warmup}`);
-  if (!Number.isInteger(config.samples) || config.samples < 1) problems.push(`samples must be a positive integer, got ${config.samples}`);
+  if (!Number.isInteger(config.samples) || config.samples < 1 || config.samples > MAX_FIXED_SAMPLES) {
+    problems.push(`samples must be an integer from 1 to ${MAX_FIXED_SAMPLES}, got ${config.samples}`);
+  }
   if (!Number.isInteger(config.heldOut) || config.heldOut < 1) problems.push(`heldOut must be a positive integer, got ${config.heldOut}`);
   if (problems.length) throw new Error(`vae: ${problems.join('; ')}`);
 }
@@ -426,10 +428,10 @@ export function vaeTrainable(
       evaluations.push({ step, ...result });
       const picture = await reconstructionPicture(trainer, shownImages, shown);
       // Node only, like the run loop that calls this; loaded on use so the browser bundle never needs it.
-      const { mkdirSync, writeFileSync } = await import('node:fs');
+      const { makeFolder, writeOutput } = await import('../node/files');
       const folder = `${out}/reconstructions`;
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(`${folder}/step-${String(step).padStart(6, '0')}.png`, encodePng(picture));
+      makeFolder(folder);
+      writeOutput(`${folder}/step-${String(step).padStart(6, '0')}.png`, encodePng(picture));
       return { heldOutRecon: result.recon, heldOutKl: result.kl, heldOutNelbo: result.nelbo };
     },
   };

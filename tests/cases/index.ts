@@ -7,8 +7,8 @@ import { convCases } from './conv';
 
 export type { Case, CaseResult } from './types';
 
-export async function setupCases(): Promise<void> {
-  await wg.init({ backend: 'webgpu', seed: 0 });
+export async function setupCases(options: Pick<wg.InitOptions, 'limits'> = {}): Promise<void> {
+  await wg.init({ backend: 'webgpu', seed: 0, ...options });
 }
 
 export const gpuCases: Case[] = [...opCases, ...convCases];

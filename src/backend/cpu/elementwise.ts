@@ -65,9 +65,10 @@ const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
     derivative: (x) => 2 * x,
   },
   relu: {
-    forward: (x) => (x > 0 ? x : 0),
-    // 0 at the kink, as PyTorch
-    derivative: (x) => (x > 0 ? 1 : 0),
+    // NaN stays NaN, as PyTorch: a relu must not hide a diverged value
+    forward: (x) => (x <= 0 ? 0 : x),
+    // 0 at the kink; PyTorch's test is on the output (y <= 0), so NaN passes the gradient
+    derivative: (x) => (x <= 0 ? 0 : 1),
   },
   leakyRelu: {
     forward: (x, alpha) => (x > 0 ? x : alpha * x),

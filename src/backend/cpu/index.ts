@@ -46,6 +46,8 @@ class CpuStorage implements Storage {
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
+  // V8's longest typed array (2^32 elements on 64-bit builds).
+  readonly largestStorage = { elements: 2 ** 32, bytesPerElement: BYTES_PER_ELEMENT, limit: 'the longest Float64Array' };
 
   private bytesInUse = 0;
   private peakBytes = 0;

@@ -44,6 +44,12 @@ export class GpuContext {
   private failure: string | null = null;
   readonly flushEvery = 64;
   dispatches = 0;
+  /**
+   * Workgroups one dispatch may have along an axis (the device's
+   * maxComputeWorkgroupsPerDimension); kernels whose grid can outgrow it
+   * split into several dispatches. Tests lower it to exercise the split.
+   */
+  maxGroupsPerAxis: number;
   /** staging buffers created for uploads and readbacks */
   private stagingMade = 0;
 
@@ -53,6 +59,7 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly adapterInfo: GPUAdapterInfo,
   ) {
+    this.maxGroupsPerAxis = device.limits.maxComputeWorkgroupsPerDimension;
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device);
     this.bindGroups = new BindGroupCache(device);

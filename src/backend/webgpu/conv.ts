@@ -30,7 +30,10 @@ export interface ConvPlan {
   entry: 'conv2d' | 'conv2d_thin';
   overrides: Overrides;
   params: Record<string, number>;
+  /** the whole grid; the row blocks (along `rowAxis`) may be more than one dispatch takes */
   groups: [number, number, number];
+  /** the grid axis that walks the GEMM's row blocks: x for conv2d_thin, y for conv2d */
+  rowAxis: 0 | 1;
   splits: number;
   /** elements of the result over all groups */
   total: number;
@@ -101,18 +104,18 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
   const mLargest = byPhase ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
   const kLargest = byPhase ? og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW) : k;
   const thinGroups = Math.ceil((Math.ceil(mLargest / 4) * n) / THIN_THREADS);
-  const thin = !forceTile && mode !== 'weightGrad' && n <= THIN_COLUMNS && thinGroups <= 65535;
+  const thin = !forceTile && mode !== 'weightGrad' && n <= THIN_COLUMNS;
   if (thin || byPhase) {
     // one pass, no splits: C written directly
     const total = mode === 'forward' ? geo.batch * geo.outChannels * geo.outH * geo.outW : geo.batch * geo.inChannels * geo.inH * geo.inW;
-    const params = { ...geometryParams(geo), m: mLargest, n, k: kLargest, k_chunk: kLargest, splits: 1, total };
+    const params = { ...geometryParams(geo), m: mLargest, n, k: kLargest, k_chunk: kLargest, splits: 1, total, block_offset: 0 };
     const modeNumber = byPhase ? MODE_NUMBER.inputGradByPhase : MODE_NUMBER[mode];
     if (thin) {
-      return { entry: 'conv2d_thin', overrides: { MODE: modeNumber, WG: THIN_THREADS }, params, groups: [thinGroups, 1, geo.groups * layers], splits: 1, total };
+      return { entry: 'conv2d_thin', overrides: { MODE: modeNumber, WG: THIN_THREADS }, params, groups: [thinGroups, 1, geo.groups * layers], rowAxis: 0, splits: 1, total };
     }
     const tile = forceTile ?? tileFor(mLargest, n);
     const groups: [number, number, number] = [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(mLargest / (4 * tile.WG_Y)), geo.groups * layers];
-    return { entry: 'conv2d', overrides: { MODE: modeNumber, ...tile }, params, groups, splits: 1, total };
+    return { entry: 'conv2d', overrides: { MODE: modeNumber, ...tile }, params, groups, rowAxis: 1, splits: 1, total };
   }
   const tile = forceTile ?? tileFor(m, n);
   const blocks = Math.ceil(n / (4 * tile.WG_X)) * Math.ceil(m / (4 * tile.WG_Y)) * geo.groups;
@@ -131,8 +134,9 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
   return {
     entry: 'conv2d',
     overrides: { MODE: MODE_NUMBER[mode], ...tile },
-    params: { ...geometryParams(geo), m, n, k, k_chunk: chunk, splits, total },
+    params: { ...geometryParams(geo), m, n, k, k_chunk: chunk, splits, total, block_offset: 0 },
     groups: [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(m / (4 * tile.WG_Y)), geo.groups * splits],
+    rowAxis: 1,
     splits,
     total,
   };

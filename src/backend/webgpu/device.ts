@@ -74,7 +74,8 @@ function noAdapterHelp(): string {
   return 'Dawn found no GPU adapter: install or update the GPU driver.';
 }
 
-export async function requestGpu(): Promise<GpuHandle> {
+/** A device from the first adapter: with the adapter's own limits, or WebGPU's defaults ('default'). */
+export async function requestGpu(limits: 'adapter' | 'default' = 'adapter'): Promise<GpuHandle> {
   let gpu: GPU | undefined;
   if (isNode) {
     gpu = await nodeGpu();
@@ -95,7 +96,7 @@ export async function requestGpu(): Promise<GpuHandle> {
     'maxStorageBuffersPerShaderStage',
   ];
   const requiredLimits: Record<string, number> = {};
-  for (const key of wanted) requiredLimits[key] = adapter.limits[key] as number;
+  if (limits === 'adapter') for (const key of wanted) requiredLimits[key] = adapter.limits[key] as number;
   const device = await adapter.requestDevice({ requiredLimits });
   return { gpu, adapter, device };
 }

@@ -9,7 +9,7 @@ import { planConv, type ConvMode, type ConvTile } from './conv';
 import { GpuContext, gridFor } from './context';
 import { requestGpu } from './device';
 import { shaderConstant } from './shaders';
-import { contiguousStrides, shapeSize } from '../../shape';
+import { checkStorageFits, contiguousStrides, shapeSize, type StorageLimit } from '../../shape';
 
 const MAX_RANK = 8; // the uniforms hold shapes and strides of up to 8 dims (array<vec4u, 2>)
 
@@ -44,12 +44,20 @@ function matmulThreads(length: number, threads: number, perThread: number): numb
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  readonly largestStorage: StorageLimit;
 
-  constructor(readonly ctx: GpuContext) {}
+  constructor(readonly ctx: GpuContext, readonly limits: 'adapter' | 'default' = 'adapter') {
+    // A storage is bound whole, so the binding limit counts as well as the buffer's.
+    const { maxBufferSize, maxStorageBufferBindingSize } = ctx.device.limits;
+    const [bytes, name] = maxStorageBufferBindingSize <= maxBufferSize
+      ? [maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'] : [maxBufferSize, 'maxBufferSize'];
+    this.largestStorage = { elements: Math.floor(bytes / 4), bytesPerElement: 4, limit: `this adapter's ${name}` };
+  }
 
-  static async create(): Promise<WebGpuBackend> {
-    const { gpu, adapter, device } = await requestGpu();
-    return new WebGpuBackend(new GpuContext(gpu, device, adapter.info));
+  /** 'default' limits: WebGPU's defaults, not the adapter's own, as the weakest adapter would give. */
+  static async create(limits: 'adapter' | 'default' = 'adapter'): Promise<WebGpuBackend> {
+    const { gpu, adapter, device } = await requestGpu(limits);
+    return new WebGpuBackend(new GpuContext(gpu, device, adapter.info), limits);
   }
 
   private buf(x: Storage): GPUBuffer {
@@ -59,12 +67,16 @@ export class WebGpuBackend implements Backend {
     return s.buffer;
   }
 
+  // Ops whose output shape is known check it first (checkStorageFits); this
+  // is the backstop for the rest, before any buffer exists.
   private alloc(size: number): GpuStorage {
     this.ctx.check();
+    checkStorageFits('webgpu: an op\'s output', [size], this.largestStorage);
     return new GpuStorage(this, size, this.ctx.pool.acquire(Math.max(4, size * 4)));
   }
 
   fromArray(data: ArrayLike<number>): Storage {
+    checkStorageFits('webgpu: an upload', [data.length], this.largestStorage);
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     return new GpuStorage(this, f32.length, this.ctx.upload(f32));
   }
@@ -235,10 +247,18 @@ export class WebGpuBackend implements Backend {
     }
     // Split-K writes one layer of partial sums per split, added up after.
     const layers = plan.splits > 1 ? this.alloc(plan.total * plan.splits) : out;
-    this.ctx.dispatch({
-      shader: 'conv2d', entry: plan.entry, overrides: plan.overrides, params: plan.params,
-      buffers: { a: this.buf(a), b: this.buf(b), out: layers.buffer }, groups: plan.groups,
-    });
+    // A grid of more row blocks than one dispatch takes (65535 along an
+    // axis by default) runs as several dispatches, each told its first block.
+    const blocks = plan.groups[plan.rowAxis];
+    const most = this.ctx.maxGroupsPerAxis;
+    for (let first = 0; first < blocks; first += most) {
+      const groups: [number, number, number] = [...plan.groups];
+      groups[plan.rowAxis] = Math.min(most, blocks - first);
+      this.ctx.dispatch({
+        shader: 'conv2d', entry: plan.entry, overrides: plan.overrides, params: { ...plan.params, block_offset: first },
+        buffers: { a: this.buf(a), b: this.buf(b), out: layers.buffer }, groups,
+      });
+    }
     if (layers !== out) {
       this.ctx.dispatch({
         shader: 'conv2d', entry: 'sum_splits', params: plan.params,
