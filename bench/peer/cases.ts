@@ -36,7 +36,18 @@ export interface Case {
   reference?: () => Promise<ArrayLike<number> & Iterable<number> & { length: number }>;
   /** results' tolerance, relative to the largest magnitude */
   tolerance: number;
+  /** training steps: one more step of each side, counting wgrad's dispatches and bind groups and tfjs's kernels */
+  count?: () => Promise<StepCounts>;
   dispose(): void;
+}
+
+export interface StepCounts {
+  dispatches: number;
+  /** bind groups created during the step (a step that replays the last one's graph creates none) */
+  bindGroupsCreated: number;
+  /** bind groups set: one per dispatch */
+  bindGroups: number;
+  peerKernels: number;
 }
 
 // ---- layout helpers (CPU, once per case)

@@ -3,7 +3,7 @@
 // wgrad's CPU reference where the case is small), warm-up, then rounds
 // that alternate ours, theirs, ours, ... so drift (clocks, other load)
 // hits both. Each round queues `iters` runs and waits for the last.
-import type { Case, Side } from './cases';
+import type { Case, Side, StepCounts } from './cases';
 
 export interface CaseResult {
   name: string;
@@ -25,6 +25,8 @@ export interface CaseResult {
   peerDiff: number;
   /** same against the CPU reference, when it ran */
   referenceDiff?: number;
+  /** training steps: dispatches and bind groups per step (wgrad), kernels per step (tfjs) */
+  counts?: StepCounts;
 }
 
 export interface MeasureOptions {
@@ -114,6 +116,7 @@ export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
     await once(c.ours);
     await once(c.theirs);
   }
+  const counts = c.count ? await c.count() : undefined;
   const probe = Math.min(await once(c.ours), await once(c.theirs));
   const iters = Math.max(1, Math.min(100, Math.ceil(o.minRoundMs / Math.max(probe, 1e-3))));
   const ours: number[] = [];
@@ -130,7 +133,7 @@ export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
     name: c.name, kind: c.kind, ms, peerMs,
     spread: quantile(ours, 0.75) - quantile(ours, 0.25),
     peerSpread: quantile(theirs, 0.75) - quantile(theirs, 0.25),
-    firstMs, peerFirstMs, ratio: peerMs / ms, peerDiff, referenceDiff,
+    firstMs, peerFirstMs, ratio: peerMs / ms, peerDiff, referenceDiff, counts,
   };
   if (c.flops) {
     result.gflops = c.flops / ms / 1e6;
@@ -158,6 +161,17 @@ export function markdownTable(results: CaseResult[]): string {
     '| kernel | case | wgrad ms | wgrad rate | tfjs ms | tfjs rate | ratio (tfjs / wgrad) | first run ms (wgrad / tfjs) | max diff vs tfjs / vs CPU ref |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
+  ].join('\n');
+}
+
+/** Dispatches per training step: wgrad's dispatches and bind groups, tfjs's kernels. */
+export function countsTable(results: CaseResult[]): string {
+  const counted = results.filter((r) => r.counts);
+  if (counted.length === 0) return '';
+  return [
+    '| training step | wgrad dispatches | wgrad bind groups set / created | tfjs kernels |',
+    '|---|---:|---:|---:|',
+    ...counted.map((r) => `| ${r.name} | ${r.counts!.dispatches} | ${r.counts!.bindGroups} / ${r.counts!.bindGroupsCreated} | ${r.counts!.peerKernels} |`),
   ].join('\n');
 }
 

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import * as wg from '../../src/index';
-import { markdownTable, summary } from './harness';
+import { countsTable, markdownTable, summary } from './harness';
 import { runSuite } from './suite';
 import { loadTfjs, unloadTfjs } from './tfjs';
 
@@ -38,7 +38,8 @@ const { results, failures } = await runSuite(tf, {
   onFailure: (what, error) => console.error(`FAILED ${what}: ${error.message}`),
 });
 
-const table = markdownTable(results);
+const counts = countsTable(results);
+const table = markdownTable(results) + (counts ? `\n\n${counts}` : '');
 console.log(`\n${table}\n\n${summary(results)}`);
 if (values.json) {
   writeFileSync(values.json, `${JSON.stringify({ header, device, quick, date: new Date().toISOString(), results }, null, 2)}\n`);

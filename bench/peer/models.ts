@@ -14,7 +14,9 @@ import { emaDecayAt } from '../../src/nn/optim';
 import { timeFeatureSize, timestepFeatures } from '../../src/models/unet';
 import { summary } from '../../src/nn/summary';
 import { tfUnet } from './unet-tfjs';
-import type { Case } from './cases';
+import type { Case, StepCounts } from './cases';
+import { getBackend } from '../../src/runtime';
+import type { WebGpuBackend } from '../../src/backend/webgpu';
 import { nchwToNhwc } from './cases';
 import type { Tfjs } from './tfjs';
 import type * as TF from '@tensorflow/tfjs';
@@ -24,14 +26,24 @@ import type * as TF from '@tensorflow/tfjs';
  * losses. The two sides start from different random inits or noise, so
  * the check is that the losses are of the same kind, not equal.
  */
-function trainingStepCase(parts: { name: string; flops: number; ours: () => Promise<number[]>; theirs: () => Promise<number[]>; dispose: () => void }): Case {
+function trainingStepCase(tf: Tfjs, parts: { name: string; flops: number; ours: () => Promise<number[]>; theirs: () => Promise<number[]>; dispose: () => void }): Case {
   const side = (run: () => Promise<number[]>) => ({
     run,
     sync: async () => {},
     free: () => {},
     values: async (h: unknown) => new Float32Array(h as number[]),
   });
-  return { name: parts.name, kind: 'training step', flops: parts.flops, tolerance: Infinity, ours: side(parts.ours), theirs: side(parts.theirs), dispose: parts.dispose };
+  const count = async (): Promise<StepCounts> => {
+    const { ctx } = getBackend('webgpu') as WebGpuBackend;
+    const [dispatches, created] = [ctx.dispatches, ctx.bindGroups.created];
+    await parts.ours();
+    const peer = await tf.profile(async () => {
+      await parts.theirs();
+    });
+    // every dispatch sets one bind group
+    return { dispatches: ctx.dispatches - dispatches, bindGroups: ctx.dispatches - dispatches, bindGroupsCreated: ctx.bindGroups.created - created, peerKernels: peer.kernels.length };
+  };
+  return { name: parts.name, kind: 'training step', flops: parts.flops, tolerance: Infinity, ours: side(parts.ours), theirs: side(parts.theirs), count, dispose: parts.dispose };
 }
 
 /**
@@ -136,7 +148,7 @@ export function dcganStepCase(tf: Tfjs, quick: boolean): Case {
   const real = wg.tensor(realData, [batch, 3, s, s]);
   const theirs = tfDcgan(tf, config, batch, config.lr);
   const tReal = tf.tensor4d(nchwToNhwc(realData, batch, 3, s, s), [batch, s, s, 3]);
-  return trainingStepCase({
+  return trainingStepCase(tf, {
     name: `DCGAN '${config.configName}' ${s}×${s}×3, batch ${batch}`,
     flops: dcganFlops(config, batch),
     // both losses start near 2·ln 2 and ln 2
@@ -229,7 +241,7 @@ export function vaeStepCase(tf: Tfjs, quick: boolean): Case {
   const forwardFlops = summary(trainer.model, [batch, 1, s, s]).totalFlops;
   const theirs = tfVae(tf, config, batch, config.lr);
   const tReal = tf.tensor4d(nchwToNhwc(data, batch, 1, s, s), [batch, s, s, 1]);
-  return trainingStepCase({
+  return trainingStepCase(tf, {
     name: `VAE '${config.configName}' ${s}×${s}×1, latent ${config.latent}, batch ${batch}`,
     flops: modelStepFlops(forwardFlops),
     // negative ELBOs of the same kind
@@ -289,7 +301,7 @@ export async function unetStepCase(tf: Tfjs, quick: boolean): Promise<Case> {
     [loss, signal, noiseLevel, featureTensor].forEach((x) => x.dispose());
     return value;
   }
-  return trainingStepCase({
+  return trainingStepCase(tf, {
     name: `U-Net '${config.configName}' ${size}×${size}×1, batch ${batch} (+ EMA)`,
     flops: modelStepFlops(forwardFlops),
     // random t and ε on each side: both losses start near E[ε²] = 1 (the output conv starts at zero)
