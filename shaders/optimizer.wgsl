@@ -12,7 +12,8 @@
 //          AdamW: p *= 1 - lr·weight_decay;  Adam: g = grad + weight_decay·p
 //          m = β1·m + (1 - β1)·g;  v = β2·v + (1 - β2)·g²
 //          p -= lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)
-//   ema:   p = decay·p + (1 - decay)·source   (an exponential moving average of weights)
+//   ema:   p = decay·p + (1 - decay)·scale·source   (an exponential moving average of weights,
+//          or of batchnorm's statistics)
 
 struct Params {
   n: u32,
@@ -27,6 +28,7 @@ struct Params {
   eps: f32,          // adam
   decoupled: u32,    // adam: 1 for AdamW's decoupled weight decay
   decay: f32,        // ema
+  scale: f32,        // ema: the source's factor (1 for weights; n/(n-1) for a running variance)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -89,5 +91,5 @@ fn power(b: f32, t: f32) -> f32 {
 @compute @workgroup_size(WG) fn ema(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= p.n) { return; }
-  param[i] = p.decay * param[i] + (1.0 - p.decay) * source[i];
+  param[i] = p.decay * param[i] + (1.0 - p.decay) * p.scale * source[i];
 }

@@ -213,6 +213,7 @@ export interface Backend {
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void;
   // step: [1], the steps taken before this one; stepOut: [1], gets step + 1 (a different storage)
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, stepOut: Storage, args: AdamStep): void;
-  // average ← decay·average + (1 − decay)·source, in place (both [n])
-  emaStep(average: Storage, source: Storage, decay: number): void;
+  // average ← decay·average + (1 − decay)·scale·source, in place (both [n]); scale defaults to 1
+  // (batchnorm's running variance takes the batch variance × n/(n − 1) in the same dispatch)
+  emaStep(average: Storage, source: Storage, decay: number, scale?: number): void;
 }

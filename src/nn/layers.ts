@@ -236,10 +236,17 @@ export class BatchNorm2d extends Module {
     }
     const count = x.size / this.numFeatures;
     assignComputed(tracked, () => tracked.add(1));
-    // The blend factor: momentum, or 1/batches for the cumulative average (kept on the device).
-    const factor = () => (this.momentum === null ? tracked.pow(-1) : this.momentum);
-    assignComputed(rm, () => rm.add(mean.sub(rm).mul(factor())));
-    assignComputed(rv, () => rv.add(variance.mul(count / (count - 1)).sub(rv).mul(factor())));
+    if (this.momentum !== null) {
+      // One dispatch each, in place: running ← (1 − momentum)·running + momentum·batch
+      // statistic, the variance unbiased by n/(n − 1) on the way.
+      rm.backend.emaStep(rm.storageFor('BatchNorm2d'), mean.storageFor('BatchNorm2d'), 1 - this.momentum);
+      rv.backend.emaStep(rv.storageFor('BatchNorm2d'), variance.storageFor('BatchNorm2d'), 1 - this.momentum, count / (count - 1));
+    } else {
+      // The cumulative average: the blend factor 1/batches is kept on the device.
+      const factor = () => tracked.pow(-1);
+      assignComputed(rm, () => rm.add(mean.sub(rm).mul(factor())));
+      assignComputed(rv, () => rv.add(variance.mul(count / (count - 1)).sub(rv).mul(factor())));
+    }
     mean.dispose();
     variance.dispose();
     return out;

@@ -110,13 +110,14 @@ export function checkpointInfo(bytes: Uint8Array, source: string): CheckpointInf
  */
 export function readCheckpoint<C>(bytes: Uint8Array, source: string, expectedModel: string): Checkpoint<C> {
   const metadata = safetensorsMetadata(bytes, source);
+  const kind = checkMetadata(metadata, source, false).model; // another model's file is named as such first
+  if (kind !== expectedModel) {
+    throw new Error(`${source}: this is a '${kind}' checkpoint, expected '${expectedModel}'`);
+  }
   const checked = checkMetadata(metadata, source, true);
   const { model, config, step } = checked;
   const rng = checked.rng!;
   const prefixes = checked.parts!;
-  if (model !== expectedModel) {
-    throw new Error(`${source}: this is a '${model}' checkpoint, expected '${expectedModel}'`);
-  }
   const tensors = loadSafetensors(bytes, source);
   const parts: Record<string, StateDict> = {};
   for (const prefix of prefixes) parts[prefix] = {};

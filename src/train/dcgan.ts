@@ -218,11 +218,20 @@ export class DcganTrainer {
       lossD.backward();
       this.optD.step();
 
-      const lossG = generatorLoss(loss, D.forward(fake));
-      this.optG.zeroGrad();
-      lossG.backward();
-      this.optG.step();
-      this.optD.zeroGrad(); // the G step's gradients on D are not D's to use
+      // The G step needs the gradient through D, not D's own weight gradients:
+      // D's parameters stop asking for them meanwhile, which skips D's
+      // weight-gradient convs and their accumulation in this backward pass.
+      const dParams = D.parameters();
+      for (const p of dParams) p.requiresGrad = false;
+      let lossG: Tensor;
+      try {
+        lossG = generatorLoss(loss, D.forward(fake));
+        this.optG.zeroGrad();
+        lossG.backward();
+        this.optG.step();
+      } finally {
+        for (const p of dParams) p.requiresGrad = true;
+      }
       if (this.emaGenerator) {
         const [averages, sources] = this.emaPairs(this.emaGenerator);
         noGrad(() => emaUpdate(averages, sources, emaDecayAt(this.config.emaDecay ?? 0, this.step + 1)));

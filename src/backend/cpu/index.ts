@@ -137,8 +137,8 @@ export class CpuBackend implements Backend {
     this.dataOf(stepOut)[0] = t;
   }
 
-  emaStep(average: Storage, source: Storage, decay: number): void {
-    emaStep(this.dataOf(average), this.dataOf(source), decay);
+  emaStep(average: Storage, source: Storage, decay: number, scale = 1): void {
+    emaStep(this.dataOf(average), this.dataOf(source), decay, scale);
   }
 
   conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {

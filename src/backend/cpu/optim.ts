@@ -29,6 +29,6 @@ export function adamStep(p: Float64Array, grad: Float64Array, m: Float64Array, v
 }
 
 // average, source: [n]; an exponential moving average of weights, updated in place.
-export function emaStep(average: Float64Array, source: Float64Array, decay: number): void {
-  for (let i = 0; i < average.length; i++) average[i] = decay * average[i] + (1 - decay) * source[i];
+export function emaStep(average: Float64Array, source: Float64Array, decay: number, scale = 1): void {
+  for (let i = 0; i < average.length; i++) average[i] = decay * average[i] + (1 - decay) * scale * source[i];
 }

@@ -406,10 +406,10 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  emaStep(average: Storage, source: Storage, decay: number): void {
+  emaStep(average: Storage, source: Storage, decay: number, scale = 1): void {
     if (average.size === 0) return;
     this.ctx.dispatch({
-      shader: 'optimizer', entry: 'ema', params: { n: average.size, decay },
+      shader: 'optimizer', entry: 'ema', params: { n: average.size, decay, scale },
       buffers: { param: this.buf(average), source: this.buf(source) },
       groups: gridFor(average.size, shaderConstant('optimizer', 'WG')),
     });
