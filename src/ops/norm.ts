@@ -1,5 +1,5 @@
 // Batch and group normalization, as PyTorch's F.batch_norm and F.group_norm.
-import { Tensor, assignComputed, shapeString } from '../tensor';
+import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
 import { withBackend } from '../runtime';
 import { full } from './creation';
@@ -59,9 +59,9 @@ export function batchNorm(
 
   const { out, mean, variance } = batchNormTrain(x, weight, bias, eps);
   const count = x.size / channels;
-  if (runningMean) assignComputed(runningMean, () => runningMean.mul(1 - momentum).add(mean.mul(momentum)));
-  // the running estimate is unbiased: var · n / (n - 1)
-  if (runningVar) assignComputed(runningVar, () => runningVar.mul(1 - momentum).add(variance.mul((momentum * count) / (count - 1))));
+  // In place, one dispatch each; the running variance is unbiased: var · n / (n - 1).
+  if (runningMean) runningMean.backend.emaStep(runningMean.storageFor(op), mean.storageFor(op), 1 - momentum);
+  if (runningVar) runningVar.backend.emaStep(runningVar.storageFor(op), variance.storageFor(op), 1 - momentum, count / (count - 1));
   mean.dispose();
   variance.dispose();
   return out;
