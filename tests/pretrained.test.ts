@@ -22,7 +22,7 @@ interface Entry {
   file: string;
   command: string;
   /** generators: the recorded score */
-  eval?: { n: number; seed: number; frechet: number; classEntropy: number };
+  eval?: { n: number; seed: number; backend?: string; frechet: number; classEntropy: number };
   /** classifiers: the recorded held-out accuracy */
   testAccuracy?: number;
 }
@@ -53,7 +53,9 @@ describe('pretrained/', () => {
 
   for (const [name, entry] of Object.entries(manifest).filter(([, e]) => e.eval)) {
     it(`${name} scores as recorded (Fréchet distance within 10%, wgrad eval --n ${entry.eval!.n})`, () => {
-      const r = wgrad(['eval', '--ckpt', join(folder, entry.file), '--n', String(entry.eval!.n), '--seed', String(entry.eval!.seed), '--json']);
+      // scored on the backend that recorded it (the diffusion model's on the CPU reference: faster there at 16×16)
+      const backend = entry.eval!.backend ? ['--backend', entry.eval!.backend] : [];
+      const r = wgrad(['eval', '--ckpt', join(folder, entry.file), '--n', String(entry.eval!.n), '--seed', String(entry.eval!.seed), ...backend, '--json']);
       expect(r.stderr).toBe('');
       const score = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
       console.log(`${name}: Fréchet ${score.frechet.toFixed(2)} (recorded ${entry.eval!.frechet}), class entropy ${score.marginalEntropy.toFixed(3)} (recorded ${entry.eval!.classEntropy})`);
