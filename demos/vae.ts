@@ -5,7 +5,7 @@
 import { VAE_CONFIGS, type VaeConfigName } from '../src/models/vae';
 import { VaeTrainer, vaeTrainConfig, decodeLatents, encodeImages, firstExamples } from '../src/train/vae';
 import { defaultInterpolationMode, latentMap, type LatentMap } from '../src/train/latent';
-import { slerpRows } from '../src/train/dcgan';
+import { slerpRows } from '../src/random';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { canvasPixels, drawImages, drawPicture, pixelCanvas } from './train/canvas';
 import { TrainingPage, type ModelKind } from './train/training-page';

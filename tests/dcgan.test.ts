@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GifReader } from 'omggif';
 import * as wg from '../src/index';
+import { slerpRows } from '../src/random';
 import { Loader, openDataset, type Dataset } from '../src/data/dataset';
 import { Discriminator, Generator } from '../src/models/dcgan';
 import {
-  DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, discriminatorLoss, generatorLoss, slerpRows, type DcganTrainConfig,
+  DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, discriminatorLoss, generatorLoss, type DcganTrainConfig,
 } from '../src/train/dcgan';
 import { emaDecayAt } from '../src/nn/optim';
 import { runTraining, type StepMetrics } from '../src/train/run';

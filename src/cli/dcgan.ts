@@ -6,12 +6,12 @@ import * as wg from '../index';
 import { Loader, describeDataset, openDataset } from '../data/dataset';
 import { DCGAN_CONFIGS, type DcganConfigName } from '../models/dcgan';
 import {
-  DCGAN_RECIPES, DCGAN_RUNS, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, slerpRows, type DcganTrainConfig,
+  DCGAN_RECIPES, DCGAN_RUNS, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, type DcganTrainConfig,
 } from '../train/dcgan';
 import { encodeGif, encodePng, imageGrid } from '../train/picture';
 import { checkFinite } from '../train/checkpoint';
 import { checkCountFits, sampleInPieces } from '../train/fits';
-import { normalArray } from '../random';
+import { normalArray, slerpRows } from '../random';
 import { checkResumeFlags, choiceFlag, flagGiven, fractionFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { PRETRAINED, checkpointPath, pretrainedFlag, pretrainedPath } from './pretrained';
 import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';

@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { imagesDataset } from './images';
 import type { ImageFile } from './images';
-import type { Dataset, DatasetOptions } from './dataset';
+import type { Dataset, DatasetOptions } from './base';
 
 const IMAGE_NAME = /\.(png|jpe?g)$/i;
 

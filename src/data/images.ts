@@ -5,8 +5,8 @@
 import { decode as decodePng } from 'fast-png';
 import type { DecodedPng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
-import { makeDataset, resolveDatasetOptions } from './dataset';
-import type { Dataset, DatasetOptions } from './dataset';
+import { makeDataset, resolveDatasetOptions } from './base';
+import type { Dataset, DatasetOptions } from './base';
 
 export interface DecodedImage {
   width: number;

@@ -2,8 +2,8 @@
 // (28×28, white ink on black), padded to 32×32 as DCGAN-style models
 // expect. The split is fixed, not seeded: the first 90% of each digit's
 // images are train, the rest test.
-import { makeDataset } from './dataset';
-import type { Dataset, ResolvedDatasetOptions } from './dataset';
+import { makeDataset } from './base';
+import type { Dataset, ResolvedDatasetOptions } from './base';
 import { resizeImage } from './images';
 
 export const MNIST_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];

@@ -3,8 +3,7 @@
 // default initialization: weights kaiming-uniform with a = √5, biases
 // uniform in ±1/√fan_in.
 import { Tensor, assignComputed, shapeString } from '../tensor';
-import { zeros, ones, arange, randn } from '../ops/creation';
-import { withBackend } from '../runtime';
+import { zeros, ones, randn, rangeOn } from '../ops/creation';
 import * as F from '../ops/functional';
 import { batchNormTrain } from '../ops/norm';
 import { Module } from './module';
@@ -368,7 +367,7 @@ export class Embedding extends Module {
 
   override forward(indices: Tensor): Tensor {
     // one-hot rows times the table: the gradient lands on the rows used
-    const ids = withBackend(indices.backend.name, () => arange(this.numEmbeddings));
+    const ids = rangeOn(indices.backend, this.numEmbeddings);
     const oneHot = indices.unsqueeze(-1).eq(ids);
     ids.dispose();
     checkIndices(`Embedding(${this.numEmbeddings}, ${this.embeddingDim})`, indices, oneHot, this.numEmbeddings);

@@ -4,12 +4,11 @@
 // in place. State lives on the parameter's backend and has a state dict, so
 // a checkpoint resumes exactly.
 import { Tensor, assignComputed, keep, shapeString } from '../tensor';
-import { zeros } from '../ops/creation';
-import { withBackend } from '../runtime';
+import { fullOn } from '../ops/creation';
 import type { StateDict } from './module';
 
 function stateTensor(like: Tensor, shape: number[]): Tensor {
-  return keep(withBackend(like.backend.name, () => zeros(shape)));
+  return keep(fullOn(like.backend, shape, 0));
 }
 
 export abstract class Optimizer {

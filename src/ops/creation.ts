@@ -2,7 +2,7 @@
 import { Tensor, shapeSize, shapeString } from '../tensor';
 import { currentBackend } from '../runtime';
 import { checkStorageFits } from '../shape';
-import type { Storage } from '../backend/backend';
+import type { Backend, Storage } from '../backend/backend';
 import { normalArray, uniformArray } from '../random';
 
 export interface TensorOptions {
@@ -116,6 +116,18 @@ export function refillRandn(t: Tensor): Tensor {
 export function rand(shape: number[], options: TensorOptions = {}): Tensor {
   checkShape('rand', shape);
   return new Tensor(currentBackend().fromArray(uniformArray(shapeSize(shape))), shape, options.requiresGrad ?? false);
+}
+
+/** `value` everywhere, on `backend` (an op's own, not the runtime's current one). */
+export function fullOn(backend: Backend, shape: number[], value: number): Tensor {
+  checkStorageFits('full', shape, backend.largestStorage);
+  return new Tensor(backend.full(shapeSize(shape), value), shape);
+}
+
+/** 0..count-1 on `backend`: the class ids an op compares indices with. */
+export function rangeOn(backend: Backend, count: number): Tensor {
+  checkStorageFits('arange', [count], backend.largestStorage);
+  return new Tensor(backend.fromArray(Float64Array.from({ length: count }, (_, i) => i)), [count]);
 }
 
 /** arange(n) is 0..n-1; arange(start, end, step) as torch.arange. */

@@ -1,8 +1,7 @@
 // Losses, each the mean over all elements (PyTorch's reduction='mean'),
 // composed from differentiable ops so their gradients come for free.
 import { Tensor, shapeString } from '../tensor';
-import { arange } from './creation';
-import { withBackend } from '../runtime';
+import { rangeOn } from './creation';
 import { logSoftmax } from './softmax';
 import { checkIndices } from './index-check';
 
@@ -38,7 +37,7 @@ export function crossEntropy(logits: Tensor, classIndices: Tensor): Tensor {
   }
   const classes = logits.shape[1];
   // One-hot by comparing each index with 0..C-1 along dim 1.
-  const ids = withBackend(logits.backend.name, () => arange(classes));
+  const ids = rangeOn(logits.backend, classes);
   const idsAlongDim1 = ids.reshape([1, classes, ...new Array<number>(logits.rank - 2).fill(1)]);
   const oneHot = classIndices.unsqueeze(1).eq(idsAlongDim1);
   checkIndices(`${op} (logits ${shapeString(logits.shape)})`, classIndices, oneHot, classes);

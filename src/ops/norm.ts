@@ -1,8 +1,7 @@
 // Batch and group normalization, as PyTorch's F.batch_norm and F.group_norm.
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
-import { withBackend } from '../runtime';
-import { full } from './creation';
+import { fullOn } from './creation';
 
 export interface BatchNormOptions {
   training?: boolean;
@@ -22,7 +21,7 @@ function perChannel(v: Tensor, rank: number): Tensor {
 }
 
 function constantLike(x: Tensor, size: number, value: number): Tensor {
-  return withBackend(x.backend.name, () => full([size], value));
+  return fullOn(x.backend, [size], value);
 }
 
 /**

@@ -342,27 +342,3 @@ export function dcganTrainable(trainer: DcganTrainer, loader: Loader): Trainable
     checkpoint: () => trainer.checkpoint(),
   };
 }
-
-/**
- * Spherical interpolation between the rows of a and b (each [n, d],
- * row-major) at t ∈ [0, 1]: the path stays at the norm Gaussian noise
- * has, where a straight line would pass near the origin. Linear where two
- * rows are (nearly) parallel.
- */
-export function slerpRows(a: Float32Array, b: Float32Array, d: number, t: number): Float32Array {
-  if (a.length !== b.length || a.length % d !== 0) throw new Error(`slerpRows: ${a.length} and ${b.length} values are not two [n, ${d}] arrays`);
-  const out = new Float32Array(a.length);
-  for (let row = 0; row < a.length / d; row++) {
-    let dot = 0, na = 0, nb = 0;
-    for (let i = row * d; i < (row + 1) * d; i++) {
-      dot += a[i] * b[i];
-      na += a[i] * a[i];
-      nb += b[i] * b[i];
-    }
-    const omega = Math.acos(Math.max(-1, Math.min(1, dot / Math.sqrt(na * nb || 1))));
-    const s = Math.sin(omega);
-    const [wa, wb] = s < 1e-6 ? [1 - t, t] : [Math.sin((1 - t) * omega) / s, Math.sin(t * omega) / s];
-    for (let i = row * d; i < (row + 1) * d; i++) out[i] = wa * a[i] + wb * b[i];
-  }
-  return out;
-}

@@ -5,7 +5,7 @@
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { Dataset } from '../data/dataset';
 import { decodeLatents, encodeImages, firstExamples, vaeOf, type VaeSource } from './vae';
-import { slerpRows } from './dcgan';
+import { slerpRows } from '../random';
 import { imageGrid, type Picture } from './picture';
 import { scatterSvg, type ScatterPoint } from './plot';
 
