@@ -94,10 +94,12 @@ export type DcganStepMetrics = {
  * narrow net moves less per step than one of a wide net: at the paper's
  * 2e-4 a width-8 generator was still gray after 300 steps on MNIST while
  * the discriminator won; tiny at 1e-3 draws white discs and grids on black
- * by step 200 on shapes. Batch 8 learned visibly worse than 16.
+ * by step 200 on shapes. Batch 8 learned visibly worse than 16. tiny's 400
+ * steps fit `npm start`'s six minutes on SwiftShader (about 0.85 s a step);
+ * the Fréchet distance halves from step 200 to 400 (docs/RECIPES.md).
  */
 export const DCGAN_RUNS: Record<DcganConfigName, { batch: number; lr: number; steps: number }> = {
-  tiny: { batch: 16, lr: 1e-3, steps: 200 },
+  tiny: { batch: 16, lr: 1e-3, steps: 400 },
   small: { batch: 64, lr: 2e-4, steps: 3000 },
   base: { batch: 128, lr: 2e-4, steps: 10000 },
 };
