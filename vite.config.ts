@@ -1,6 +1,8 @@
 // Builds the library to dist/ (the shaders inlined as text through
 // import.meta.glob) and configures vitest, which runs the Node tests on
-// real Dawn.
+// real Dawn. Three entries: index (the core, for browsers and bundlers),
+// node (the same API with Dawn and the Node host: package.json's "node"
+// condition) and cli (the `wgrad` command).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,12 +12,12 @@ export default defineConfig({
     minify: false,
     sourcemap: true,
     lib: {
-      entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+      entry: { index: 'src/index.ts', node: 'src/node/index.ts', cli: 'src/cli/main.ts' },
       formats: ['es'],
     },
     rollupOptions: {
       // Dawn is a native addon, and cli-progress a CommonJS module on Node's
-      // builtins: both are loaded at run time, in Node only.
+      // builtins: both are loaded at run time, in Node only (src/node, src/cli).
       external: ['webgpu', 'cli-progress', /^node:/],
     },
   },

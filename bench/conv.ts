@@ -4,11 +4,11 @@
 //
 //   npm run bench:conv -- [--reps 3] [--filter dcgan]
 import { parseArgs } from 'node:util';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { getBackend } from '../src/runtime';
 import type { Backend, ConvGeometry, Storage } from '../src/backend/backend';
 import type { GpuStorage, WebGpuBackend } from '../src/backend/webgpu';
-import { CONV_TILES } from '../src/backend/webgpu/conv';
+import { CONV_TILES, type ConvTileName } from '../src/backend/webgpu/conv';
 import { normalArray } from '../src/random';
 
 const { values } = parseArgs({
@@ -106,8 +106,9 @@ if (values.tiles) {
     const flops = 2 * geo.batch * geo.outChannels * geo.outH * geo.outW * geo.inChannels * geo.kernelH * geo.kernelW;
     const x = gpu.fromArray(xData);
     const w = gpu.fromArray(wData);
-    for (const [tileName, tile] of Object.entries(CONV_TILES)) {
-      const first = gpu.conv('forward', x, w, geo, tile);
+    for (const tileName of Object.keys(CONV_TILES) as ConvTileName[]) {
+      const tile = CONV_TILES[tileName];
+      const first = gpu.conv('forward', x, w, geo, { tile: tileName });
       const got = await gpu.read(first);
       gpu.release(first);
       let maxAbs = 0;
@@ -116,7 +117,7 @@ if (values.tiles) {
       const times: number[] = [];
       for (let r = 0; r < reps; r++) {
         const t0 = performance.now();
-        const out = gpu.conv('forward', x, w, geo, tile);
+        const out = gpu.conv('forward', x, w, geo, { tile: tileName });
         await gpu.ctx.read((out as GpuStorage).buffer, 1);
         times.push(performance.now() - t0);
         gpu.release(out);

@@ -4,7 +4,7 @@
 //
 //   npm run bench -- [--sizes 256,512,1024] [--reps 3]
 import { parseArgs } from 'node:util';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { getBackend, withBackend } from '../src/runtime';
 import { matmulRaw } from '../src/ops/matmul';
 import type { WebGpuBackend, GpuStorage } from '../src/backend/webgpu';

@@ -6,7 +6,8 @@ import { DCGAN_CONFIGS, type DcganConfigName } from '../src/models/dcgan';
 import { DCGAN_RUNS, DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { drawImages, pixelCanvas } from './train/canvas';
-import { TrainingPage, type ModelKind } from './train/training-page';
+import type { ModelKind } from './train/model-kind';
+import { TrainingPage } from './train/training-page';
 
 const dcgan: ModelKind<DcganTrainer> = {
   kind: 'dcgan',

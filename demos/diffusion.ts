@@ -8,7 +8,8 @@ import { DIFFUSION_RUNS, DiffusionTrainer, classRows, diffusionTrainConfig, grid
 import { imageGrid } from '../src/train/picture';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { canvasPixels, drawImages, drawPicture, pixelCanvas } from './train/canvas';
-import { TrainingPage, type ModelKind } from './train/training-page';
+import type { ModelKind } from './train/model-kind';
+import { TrainingPage } from './train/training-page';
 
 function optionalInt(params: URLSearchParams, name: string): number | undefined {
   const raw = params.get(name);

@@ -8,7 +8,8 @@ import { defaultInterpolationMode, latentMap, type LatentMap } from '../src/trai
 import { slerpRows } from '../src/random';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { canvasPixels, drawImages, drawPicture, pixelCanvas } from './train/canvas';
-import { TrainingPage, type ModelKind } from './train/training-page';
+import type { ModelKind } from './train/model-kind';
+import { TrainingPage } from './train/training-page';
 
 const vae: ModelKind<VaeTrainer> = {
   kind: 'vae',

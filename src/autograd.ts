@@ -7,7 +7,9 @@
 // spent by its backward pass: a second backward through the same nodes is
 // refused (it would add the same gradients again, silently) unless the first
 // was told to keep it with { retainGraph: true }.
-import { Tensor, keep, scope, shapeString } from './tensor';
+import type { Tensor } from './tensor';
+import { keep, scope } from './scope';
+import { shapeString } from './shape';
 
 export interface GradNode {
   op: string;
@@ -79,7 +81,12 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-export function runBackward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+/**
+ * The backward pass from `root`, seeded with `grad` (a view of it: the pass
+ * disposes its seed) or, for a scalar root, with `ones()` (Tensor.backward
+ * makes it, so that this file needs no Tensor constructor).
+ */
+export function runBackward(root: Tensor, grad: Tensor | undefined, ones: () => Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new Error(`backward: tensor of shape ${shapeString(root.shape)} does not require grad (no input had requiresGrad)`);
   }
@@ -103,7 +110,7 @@ export function runBackward(root: Tensor, grad?: Tensor, options: BackwardOption
   noGrad(() => {
     // Every gradient held in `grads` is owned by the map and disposed when used.
     const grads = new Map<Tensor, Tensor>();
-    grads.set(root, keep(grad ? grad.aliasAs(grad.shape) : onesLike(root)));
+    grads.set(root, keep(grad ? grad.aliasAs(grad.shape) : ones()));
 
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
@@ -159,9 +166,4 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
     g.dispose();
     leaf.grad = sum;
   }
-}
-
-function onesLike(t: Tensor): Tensor {
-  const backend = t.backend;
-  return new Tensor(backend.full(t.size, 1), t.shape);
 }

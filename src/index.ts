@@ -1,8 +1,10 @@
 // wgrad's public API, and nothing else.
 export { init, backendName, adapterInfo, memory, onCpuDevice } from './runtime';
-export type { InitOptions, GpuLimits, AdapterInfo, MemoryInfo, BackendName } from './runtime';
-export { Tensor, scope, keep } from './tensor';
+export type { InitOptions, GpuLimits, GpuProvider, AdapterInfo, MemoryInfo, BackendName } from './runtime';
+export { NoWebGpuError } from './backend/webgpu/device';
+export { Tensor } from './tensor';
 export { noGrad } from './autograd';
+export { scope, keep } from './scope';
 export { tensor, zeros, ones, full, randn, rand, arange } from './ops/creation';
 export type { TensorOptions, NestedNumbers } from './ops/creation';
 export { concat } from './ops/shape';

@@ -1,10 +1,14 @@
 // Which backend runs the ops. wg.init() picks one; tensors remember theirs,
 // so an op runs where its inputs live. The CPU reference is always there,
-// for gradcheck and for tests that compare the two.
+// for gradcheck and for tests that compare the two. The host says where
+// WebGPU comes from and what its settings are, through InitOptions: this
+// file reads no environment (Node's host does, in src/node/init.ts).
 import type { Backend } from './backend/backend';
 import { CpuBackend } from './backend/cpu';
 import { WebGpuBackend } from './backend/webgpu';
-import { NoWebGpuError } from './backend/webgpu/device';
+import { NoWebGpuError, browserGpu, type GpuProvider } from './backend/webgpu/device';
+import { TUNE_MODES, type TuneMode, type TuneStore } from './backend/webgpu/tune';
+import { browserTuneStore } from './backend/webgpu/tune-store';
 import { liveTensorCount } from './tensor';
 import { seed as seedRandom } from './random';
 
@@ -16,21 +20,30 @@ export interface InitOptions {
   /**
    * 'adapter' (the default): ask the adapter for its own buffer and
    * workgroup limits. 'default': take WebGPU's default limits only, as the
-   * weakest adapter would give (the environment's WGRAD_LIMITS=default
-   * does the same), to check that everything runs within them.
+   * weakest adapter would give (in Node, WGRAD_LIMITS=default does the
+   * same), to check that everything runs within them.
    */
   limits?: GpuLimits;
+  /**
+   * Where WebGPU comes from. A browser's navigator.gpu when none was ever
+   * given; in Node, wgrad's Node entry passes Dawn. Once given, later
+   * init() calls without one keep it.
+   */
+  gpu?: GpuProvider;
+  /**
+   * Kernel autotuning (src/backend/webgpu/tune.ts). 'cached' (the default):
+   * the choices a tuning run cached for this adapter, else the built-in
+   * tables; 'on': also tune each new shape at its first use (a few
+   * seconds per shape on a slow adapter, once); 'off': the tables only.
+   * In Node, WGRAD_TUNE sets it.
+   */
+  tune?: TuneMode;
+  /** Where tuned choices are kept: in a browser IndexedDB by default; Node's entry gives a file under ~/.cache/wgrad. */
+  tuneStore?: TuneStore | null;
 }
 
 export type GpuLimits = 'adapter' | 'default';
-
-/** WGRAD_LIMITS from the environment where there is one (Node), else 'adapter'. */
-function limitsFromEnvironment(): GpuLimits {
-  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WGRAD_LIMITS;
-  if (value === undefined || value === '' || value === 'adapter') return 'adapter';
-  if (value === 'default') return 'default';
-  throw new Error(`WGRAD_LIMITS must be 'adapter' or 'default', got '${value}'`);
-}
+export type { GpuProvider };
 
 export interface AdapterInfo {
   backend: BackendName;
@@ -43,6 +56,10 @@ export interface AdapterInfo {
 
 const cpu = new CpuBackend();
 let gpu: WebGpuBackend | null = null;
+/** Where a new device comes from: the last provider init() was given. */
+let provider: GpuProvider = browserGpu;
+/** The provider `gpu` came from. */
+let gpuFrom: GpuProvider | null = null;
 let current: Backend = cpu;
 let warnedFallback = false;
 
@@ -51,15 +68,25 @@ export async function init(options: InitOptions = {}): Promise<BackendName> {
   if (!['auto', 'cpu', 'webgpu'].includes(want)) {
     throw new Error(`init: backend must be 'auto', 'webgpu' or 'cpu', got '${String(want)}'`);
   }
-  const limits = options.limits ?? limitsFromEnvironment();
+  const limits = options.limits ?? 'adapter';
   if (limits !== 'adapter' && limits !== 'default') throw new Error(`init: limits must be 'adapter' or 'default', got '${String(limits)}'`);
+  if (options.gpu !== undefined && typeof options.gpu !== 'function') {
+    throw new Error(`init: gpu must be a function giving a GPU object (a GpuProvider), got ${typeof options.gpu}`);
+  }
+  if (options.gpu) provider = options.gpu;
+  const tune = options.tune ?? 'cached';
+  if (!TUNE_MODES.includes(tune)) throw new Error(`init: tune must be ${TUNE_MODES.map((m) => `'${m}'`).join(', ')}, got '${String(tune)}'`);
   if (options.seed !== undefined) seedRandom(options.seed);
   if (want === 'cpu') {
     current = cpu;
     return 'cpu';
   }
   try {
-    if (!gpu || gpu.ctx.lostOrFailed() || gpu.limits !== limits) gpu = await WebGpuBackend.create(limits);
+    if (!gpu || gpuFrom !== provider || gpu.ctx.lostOrFailed() || gpu.limits !== limits) {
+      gpu = await WebGpuBackend.create(limits, provider);
+      gpuFrom = provider;
+    }
+    await gpu.tuner.configure(tune, options.tuneStore !== undefined ? options.tuneStore : browserTuneStore());
     current = gpu;
     return 'webgpu';
   } catch (error) {

@@ -8,10 +8,13 @@ import * as shapeOps from './ops/shape';
 import * as reduce from './ops/reduce';
 import { matmul } from './ops/matmul';
 import { runBackward, noGrad } from './autograd';
+import { leftScopes, madeInScope, scope } from './scope';
 import { shapeSize, shapeString } from './shape';
 import { settleIndexChecks } from './ops/index-check';
 
 export { shapeSize, shapeString };
+// Scopes live beside autograd (src/scope.ts); ops and layers import them from here too.
+export { scope, keep } from './scope';
 
 /** Storage shared by tensors that view the same numbers (reshape, detach). */
 class SharedStorage {
@@ -21,8 +24,6 @@ class SharedStorage {
 
 let liveTensors = 0;
 let nextId = 1;
-/** Open scopes, innermost last: each collects the tensors made while it is open. */
-const scopes: Set<Tensor>[] = [];
 
 /** The largest shape made while largestTensorIn runs, null when not watching. */
 let largestMade: number[] | null = null;
@@ -49,7 +50,7 @@ export class Tensor {
     this.shape = [...shape];
     this.requiresGrad = requiresGrad;
     liveTensors++;
-    scopes[scopes.length - 1]?.add(this);
+    madeInScope(this);
     if (largestMade !== null && storage.size > shapeSize(largestMade)) largestMade = [...shape];
   }
 
@@ -94,7 +95,7 @@ export class Tensor {
     });
     this.shared!.refs++;
     liveTensors++;
-    scopes[scopes.length - 1]?.add(t);
+    madeInScope(t);
     return t;
   }
 
@@ -106,7 +107,7 @@ export class Tensor {
     this.node = null;
     liveTensors--;
     if (--shared.refs === 0) shared.storage.backend.release(shared.storage);
-    for (const s of scopes) s.delete(this);
+    leftScopes(this);
   }
 
   /** Replaces this tensor's contents with `src`'s, in place (optimizer steps, running stats). */
@@ -147,7 +148,7 @@ export class Tensor {
 
   /** Gradients of this tensor into every leaf's .grad; the graph is spent unless `{ retainGraph: true }`. */
   backward(grad?: Tensor, options?: BackwardOptions): void {
-    runBackward(this, grad, options);
+    runBackward(this, grad, () => new Tensor(this.backend.full(this.size, 1), this.shape), options);
   }
 
   /** The same numbers, cut from the graph (shares storage). */
@@ -211,34 +212,7 @@ function flatArgs(args: number[] | [number[]]): number[] {
   return Array.isArray(args[0]) ? [...(args[0] as number[])] : (args as number[]);
 }
 
-// ---- scopes
-
-/** Runs fn; disposes every tensor it made except those in what it returns. */
-export function scope<T>(fn: () => T): T {
-  const made = new Set<Tensor>();
-  scopes.push(made);
-  let result: T;
-  try {
-    result = fn();
-  } catch (error) {
-    scopes.pop();
-    for (const t of made) t.dispose();
-    throw error;
-  }
-  scopes.pop();
-  if (result instanceof Promise) {
-    for (const t of made) t.dispose();
-    throw new Error('scope: the function must be synchronous (it returned a Promise); await outside the scope');
-  }
-  const keepSet = new Set<Tensor>();
-  collectTensors(result, keepSet, new Set());
-  const parent = scopes[scopes.length - 1];
-  for (const t of made) {
-    if (keepSet.has(t)) parent?.add(t);
-    else t.dispose();
-  }
-  return result;
-}
+// ---- scoped helpers
 
 /**
  * Sets `target` to what `compute` returns, without recording a graph and
@@ -251,7 +225,6 @@ export function assignComputed(target: Tensor, compute: () => Tensor): void {
   value.dispose();
 }
 
-/** Takes `t` out of every open scope, so no scope disposes it. */
 /**
  * The shape of the largest tensor `fn` makes (views excluded: they make no
  * storage), or [] when it makes none: how a model's step is sized against
@@ -265,26 +238,5 @@ export function largestTensorIn(fn: () => void): number[] {
     return largestMade;
   } finally {
     largestMade = outer;
-  }
-}
-
-export function keep<T extends Tensor>(t: T): T {
-  for (const s of scopes) s.delete(t);
-  return t;
-}
-
-function collectTensors(value: unknown, into: Set<Tensor>, seen: Set<unknown>): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  if (value instanceof Tensor) {
-    into.add(value);
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const v of value) collectTensors(v, into, seen);
-  } else if (value instanceof Map) {
-    for (const v of value.values()) collectTensors(v, into, seen);
-  } else if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collectTensors(v, into, seen);
   }
 }

@@ -2,7 +2,7 @@
 // wgrad and tfjs-backend-webgpu agree on the same inputs, and wgrad agrees
 // with its CPU reference. Agreement only: speed lives in `npm run bench`.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { kernelCases, nchwToNhwc, nhwcToNchw, permute4 } from '../bench/peer/cases';
 import { checkCase } from '../bench/peer/harness';
 import { loadTfjs, unloadTfjs, type Tfjs } from '../bench/peer/tfjs';

@@ -1,7 +1,7 @@
 // A model through a safetensors file and back: the same eval outputs after
 // a load, and a broken or mismatched file refused with the model untouched.
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
 
 const { nn } = wg;

@@ -4,7 +4,7 @@
 // refusals, and the quality score of real images against real ones and
 // against noise.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { Classifier } from '../src/models/classifier';
 import {
   trainClassifier, accuracy, saveClassifier, loadClassifier, classifierFileInfo, classifierOutputs,

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { checkpointInfo } from '../src/train/checkpoint';
 import { DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
 import { encodePng } from '../src/train/picture';

@@ -2,7 +2,7 @@
 // a wrong output, a wrong gradient, a wrong shape, a leaked tensor. Each case
 // below makes the WebGPU side differ from the CPU side on purpose.
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import type { Tensor } from '../src/index';
 import { opCase } from './cases/compare';
 

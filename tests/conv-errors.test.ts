@@ -9,7 +9,7 @@
 //     pixels (the kernel, scaled, at the stride positions), batchnorm's
 //     running buffers (unbiased variance, momentum), pooling, groupNorm.
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import type { Tensor } from '../src/index';
 import { withBackend, type BackendName } from '../src/runtime';
 

@@ -2,7 +2,7 @@
 // input, scopes and disposal, grad accumulation, seeds, memory over a
 // training loop, and a lost device.
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { withBackend } from '../src/runtime';
 
 beforeAll(async () => {

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
-import * as wg from '../src/index';
-import { DATASET_NAMES, Loader, makeDataset, openDataset } from '../src/data/dataset';
+import * as wg from '../src/node/index';
+import { DATASET_NAMES, Loader, makeDataset } from '../src/data/dataset';
 import type { Dataset } from '../src/data/dataset';
 import { SHAPE_CLASSES, renderShape, shapeLabel } from '../src/data/shapes';
 import { decodeImage, fitImage, flipHorizontal, imagesDataset, resizeImage } from '../src/data/images';
-import { openImageFolder } from '../src/data/image-folder';
+import { openDataset, openImageFolder } from '../src/node/image-folder';
 
 function range(start: number, end: number): number[] {
   return Array.from({ length: end - start }, (_, i) => start + i);

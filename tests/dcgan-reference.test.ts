@@ -6,7 +6,7 @@
 // generator's weight average, nearest upsampling + 3×3 convs, the hinge
 // loss, a spectrally normalized discriminator).
 import { it, expect } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { DCGAN_RECIPES, DcganTrainer, dcganTrainConfig, type DcganRecipeName, type DcganTrainConfig } from '../src/train/dcgan';
 import { normalArray } from '../src/random';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GifReader } from 'omggif';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { slerpRows } from '../src/random';
 import { Loader, openDataset, type Dataset } from '../src/data/dataset';
 import { Discriminator, Generator } from '../src/models/dcgan';
@@ -15,7 +15,8 @@ import {
   DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, discriminatorLoss, generatorLoss, type DcganTrainConfig,
 } from '../src/train/dcgan';
 import { emaDecayAt } from '../src/nn/optim';
-import { runTraining, type StepMetrics } from '../src/train/run';
+import type { StepMetrics } from '../src/train/run';
+import { runTraining } from '../src/node/run-folder';
 import { decodePng } from '../src/train/picture';
 import { writeCheckpoint } from '../src/train/checkpoint';
 

@@ -3,7 +3,7 @@
 // WGRAD_LIMITS=default does): 128 MiB per storage binding, 16 KiB of
 // workgroup memory, 256 invocations per workgroup, 8 storage buffers.
 import { describe, expect, it } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { describeGpuCases } from './gpu-cases';
 
 describeGpuCases("WebGPU vs CPU reference under WebGPU's default limits", { limits: 'default' });

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GifReader } from 'omggif';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { Loader, openDataset, type Dataset } from '../src/data/dataset';
 import { FusedGroupNorm, UNet, groupsFor, timeFeatureSize, timestepFeatures, type UnetConfig } from '../src/models/unet';
 import {
@@ -21,7 +21,8 @@ import {
 import {
   DiffusionTrainer, classRows, diffusionTrainConfig, diffusionTrainable, loadDenoiser, type DiffusionTrainConfig,
 } from '../src/train/diffusion';
-import { runTraining, type StepMetrics } from '../src/train/run';
+import type { StepMetrics } from '../src/train/run';
+import { runTraining } from '../src/node/run-folder';
 import { emaDecayAt } from '../src/nn/optim';
 import { decodePng } from '../src/train/picture';
 import { normalArray } from '../src/random';

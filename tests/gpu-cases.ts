@@ -2,7 +2,8 @@
 // vitest suite: run with the adapter's own limits (gpu-ops.test.ts) and with
 // WebGPU's defaults only (default-limits.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
+import { nodeInitOptions } from '../src/node/init';
 import { gpuCases, setupCases } from './cases/index';
 import type { InitOptions } from '../src/runtime';
 import type { CaseResult } from './cases/types';
@@ -24,7 +25,7 @@ export function describeGpuCases(title: string, options: Pick<InitOptions, 'limi
     let tensorsBefore = 0;
 
     beforeAll(async () => {
-      await setupCases(options);
+      await setupCases({ ...nodeInitOptions(), ...options });
       tensorsBefore = wg.memory().tensors;
     });
 

@@ -11,7 +11,7 @@
 // Inputs stay away from kinks (relu/abs/clamp at their corners, max/min
 // ties: random float64 data never ties) and inside each op's domain.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import type { GradcheckResult, Tensor } from '../src/index';
 import { hashName, prng, type InputSpec } from './cases/compare';
 

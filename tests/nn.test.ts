@@ -5,7 +5,7 @@
 // single-tensor algorithms, on both backends), resuming from an optimizer
 // state dict, memory over a training loop, and the small layers.
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { withBackend, type BackendName } from '../src/runtime';
 
 const { nn } = wg;

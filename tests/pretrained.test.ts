@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as encodePngFile } from 'fast-png';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { openDataset } from '../src/data/dataset';
 import { accuracy, classifierFileInfo, loadClassifier } from '../src/train/classifier';
 import { checkpointInfo } from '../src/train/checkpoint';

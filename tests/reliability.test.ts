@@ -2,7 +2,7 @@
 // oversized allocation, return numbers for indices PyTorch refuses, or lose
 // a NaN that PyTorch would keep. Each on both backends where it applies.
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { getBackend, withBackend, type BackendName } from '../src/runtime';
 import type { WebGpuBackend } from '../src/backend/webgpu';
 import { SAMPLE_PIECE, sampleInPieces } from '../src/train/fits';

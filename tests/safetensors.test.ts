@@ -2,7 +2,7 @@
 // byte from the format's spec (not by wgrad), and every malformed file refused
 // with a message that names the file and the fault.
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { currentBackend } from '../src/runtime';
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 // wg.summary: the layer table, as data and as text.
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 
 const { nn } = wg;
 

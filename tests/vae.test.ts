@@ -8,14 +8,15 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GifReader } from 'omggif';
-import * as wg from '../src/index';
+import * as wg from '../src/node/index';
 import { Loader, openDataset, type Dataset } from '../src/data/dataset';
 import { Vae, logitsToImages, reparameterize, vaeLossTerms, type VaeConfig } from '../src/models/vae';
 import {
   VaeTrainer, evaluateVae, firstExamples, reconstructImages, vaeTrainConfig, vaeTrainable, type VaeTrainConfig,
 } from '../src/train/vae';
 import { interpolateLatents, latentMap } from '../src/train/latent';
-import { runTraining, TrainingDiverged, type StepMetrics } from '../src/train/run';
+import { TrainingDiverged, type StepMetrics } from '../src/train/run';
+import { runTraining } from '../src/node/run-folder';
 import { decodePng, encodePng, imageGrid } from '../src/train/picture';
 
 let mnist: Dataset;

@@ -4,7 +4,7 @@
 //   npm run bench -- [--quick] [--filter conv] [--json out.json] [--markdown out.md] [--rounds 5]
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import * as wg from '../../src/index';
+import * as wg from '../../src/node/index';
 import { countsTable, markdownTable, summary } from './harness';
 import { runSuite } from './suite';
 import { loadTfjs, unloadTfjs } from './tfjs';

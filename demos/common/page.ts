@@ -4,6 +4,7 @@
 // reference still works then (slowly); one that cannot says so and stays
 // readable. Tests read window.__demo: the page's state and hooks.
 import * as wg from '../../src/index';
+import { tuneControl } from './tune-button';
 import './style.css';
 
 export const PAGES = [
@@ -77,6 +78,7 @@ export async function startPage(options: { file: string; cpuFallback: boolean })
     info = { backend: 'cpu', adapter: 'CPU reference (no WebGPU)', noWebGpu: reason };
   }
   document.body.prepend(header(options.file, info.adapter));
+  if (info.backend === 'webgpu') document.querySelector('.site-header')!.append(tuneControl());
   if (info.noWebGpu) {
     const banner = el('div', { class: 'banner', role: 'alert', 'data-testid': 'no-webgpu' });
     banner.textContent = options.cpuFallback

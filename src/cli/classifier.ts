@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { appendOutput, makeFolder, readInput, writeOutput } from '../node/files';
 import { join, resolve } from 'node:path';
-import * as wg from '../index';
-import { openDataset } from '../data/dataset';
+import * as wg from '../node/index';
+import { openDataset } from '../node/image-folder';
 import { sampleInPieces, type LatentModel } from '../train/fits';
 import { resizeImage } from '../data/images';
 import { classifierFileInfo, loadClassifier, saveClassifier, trainClassifier } from '../train/classifier';

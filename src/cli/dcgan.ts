@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 import { readInput, writeOutput } from '../node/files';
 import { resolve } from 'node:path';
-import * as wg from '../index';
-import { Loader, describeDataset, openDataset } from '../data/dataset';
+import * as wg from '../node/index';
+import { Loader, describeDataset } from '../data/dataset';
+import { openDataset } from '../node/image-folder';
 import { DCGAN_CONFIGS, type DcganConfigName } from '../models/dcgan';
 import {
   DCGAN_RECIPES, DCGAN_RUNS, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, type DcganTrainConfig,

@@ -1,7 +1,7 @@
 // `wgrad info`: which backend and adapter wgrad got, the device limits that
 // matter to it, and one matmul on the GPU checked against the CPU reference,
 // with its speed.
-import * as wg from '../index';
+import * as wg from '../node/index';
 import { getBackend, withBackend } from '../runtime';
 import { matmulRaw } from '../ops/matmul';
 import { Tensor } from '../tensor';

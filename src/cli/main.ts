@@ -6,6 +6,7 @@ import { flagHelp, type Flags } from './args';
 import { EVAL_FLAGS, TRAIN_CLASSIFIER_FLAGS, evalCommand, trainClassifierCommand } from './classifier';
 import { SAMPLE_DCGAN_FLAGS, TRAIN_DCGAN_FLAGS, sampleDcgan, trainDcgan } from './dcgan';
 import { SAMPLE_DIFFUSION_FLAGS, TRAIN_DIFFUSION_FLAGS, sampleDiffusion, trainDiffusion } from './diffusion';
+import { TUNE_FLAGS, tuneCommand } from './tune';
 import { INTERPOLATE_VAE_FLAGS, LATENT_MAP_VAE_FLAGS, SAMPLE_VAE_FLAGS, TRAIN_VAE_FLAGS, interpolateVae, latentMapVae, sampleVae, trainVae } from './vae';
 
 interface ModelCommand {
@@ -30,6 +31,7 @@ const OTHER: Record<string, ModelCommand> = {
   eval: { flags: EVAL_FLAGS, run: evalCommand },
   'latent-map': { flags: LATENT_MAP_VAE_FLAGS, run: latentMapVae },
   interpolate: { flags: INTERPOLATE_VAE_FLAGS, run: interpolateVae },
+  tune: { flags: TUNE_FLAGS, run: tuneCommand },
 };
 
 function usage(): string {

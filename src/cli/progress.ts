@@ -3,7 +3,8 @@
 // seconds when the output is a file or a pipe, JSON lines with --json, and
 // nothing with --quiet.
 import cliProgress from 'cli-progress';
-import { holdsRun, runTraining, TrainingDiverged, type RunOptions, type RunResult, type StepMetrics, type Trainable } from '../train/run';
+import { TrainingDiverged, type StepMetrics, type Trainable } from '../train/run';
+import { holdsRun, runTraining, type RunOptions, type RunResult } from '../node/run-folder';
 import type { FlagValues, Flags } from './args';
 
 /** The flags of every `wgrad train` command that say what to do when --out already holds a run. */

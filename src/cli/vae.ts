@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 import { readInput, writeOutput } from '../node/files';
 import { resolve } from 'node:path';
-import * as wg from '../index';
-import { Loader, describeDataset, openDataset } from '../data/dataset';
+import * as wg from '../node/index';
+import { Loader, describeDataset } from '../data/dataset';
+import { openDataset } from '../node/image-folder';
 import { decodeImage, fitImage } from '../data/images';
 import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS, type VaeConfigName } from '../models/vae';
 import { VaeTrainer, vaeTrainConfig, vaeTrainable, type VaeTrainConfig } from '../train/vae';

@@ -37,11 +37,18 @@ function shapesDataset(options: ResolvedDatasetOptions): Dataset {
 }
 
 /**
- * Opens a dataset by name: 'shapes', 'mnist' or 'images:DIR' (a folder of
- * PNG/JPEG photos, Node only). The image-folder code is imported only when
- * asked for, so a browser bundle never loads node:fs.
+ * Opens a folder of photos for 'images:DIR': the host's. Node's is
+ * src/node/image-folder.ts; a page has no folders (it builds a dataset from
+ * dropped files with imagesDataset).
  */
-export async function openDataset(spec: string, options: DatasetOptions = {}): Promise<Dataset> {
+export type ImageFolderOpener = (dir: string, options: ResolvedDatasetOptions) => Promise<Dataset>;
+
+/**
+ * Opens a dataset by name: 'shapes', 'mnist' or 'images:DIR' (a folder of
+ * PNG/JPEG photos, opened by `openFolder`: in Node, call the openDataset of
+ * src/node/image-folder.ts, which passes its own).
+ */
+export async function openDataset(spec: string, options: DatasetOptions = {}, openFolder?: ImageFolderOpener): Promise<Dataset> {
   const valid = DATASET_NAMES.join(', ');
   if (spec === 'shapes') {
     return shapesDataset(resolveDatasetOptions('openDataset(shapes)', options, 1));
@@ -54,8 +61,10 @@ export async function openDataset(spec: string, options: DatasetOptions = {}): P
     const dir = spec.slice('images:'.length);
     if (dir === '') throw new Error(`openDataset: 'images:' needs a folder, as in images:./photos`);
     const resolved = resolveDatasetOptions(`openDataset(${spec})`, options, 3);
-    const { openImageFolder } = await import('./image-folder');
-    return openImageFolder(dir, resolved);
+    if (!openFolder) {
+      throw new Error(`openDataset: ${spec} is a folder, and this host reads none; in a page, make a dataset of the files with imagesDataset`);
+    }
+    return openFolder(dir, resolved);
   }
   throw new Error(`openDataset: unknown dataset '${spec}'; valid: ${valid}`);
 }

@@ -1,7 +1,7 @@
 // Photos: decode PNG and JPEG bytes, centre-crop and resize them to a
 // model's size × size, and wrap a list of files as a Dataset. Pure JS with
 // no node: imports, so a browser page can call imagesDataset() on dropped
-// files; image-folder.ts is the Node side that reads a folder.
+// files; src/node/image-folder.ts is the Node side that reads a folder.
 import { decode as decodePng } from 'fast-png';
 import type { DecodedPng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';

@@ -1,23 +1,21 @@
-// The run folder and the training loop around any of the models (Node).
-//
-//   <out>/config.json               the training config
-//   <out>/metrics.jsonl             one JSON line per step
-//   <out>/samples/step-000100.png   sample grids (fixed noise) every sampleEvery steps
-//   <out>/evolution.gif             those grids as an animation
-//   <out>/loss.svg                  the loss curves
-//   <out>/checkpoint.safetensors    the latest checkpoint (replaced atomically)
-//
-// A model plugs in through `Trainable`; the loop owns the files, the NaN
-// guard and the schedule, so the three models write the same folder.
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { encodeGif, decodePng, encodePng, imageGrid } from './picture';
-import { lineChartSvg, type Series } from './plot';
-import { appendOutput, makeFolder, writeFileAtomic, writeOutput } from '../node/files';
+// The training loop around any of the models. A model plugs in through
+// `Trainable`, and what the run keeps goes to a `RunWriter`: the loop owns
+// the schedule (sample grids, checkpoints), the NaN guard and stopping on a
+// signal, so every model's run keeps the same record. Browser-safe: the
+// writer is the host's. Node's (src/node/run-folder.ts) writes a run folder:
+// metrics.jsonl, samples/step-N.png, evolution.gif, loss.svg and an atomic
+// checkpoint.safetensors.
+import { imageGrid, type Picture } from './picture';
 
 export interface StepMetrics {
   step: number;
   [name: string]: number;
+}
+
+/** What a model adds at a sample grid: metrics (held-out losses) and pictures by name ('reconstructions'). */
+export interface SampleExtras {
+  metrics?: Record<string, number>;
+  pictures?: Record<string, Picture>;
 }
 
 export interface Trainable<M extends StepMetrics> {
@@ -28,33 +26,55 @@ export interface Trainable<M extends StepMetrics> {
   readonly step: number;
   /** the metrics that are losses: plotted, and checked for NaN/Inf */
   readonly lossNames: readonly string[];
-  /** metrics extraOutputs adds at sample points (held-out losses): plotted too, where present */
+  /** metrics sampleExtras adds (held-out losses): plotted too, where present */
   readonly plotNames?: readonly string[];
   trainStep(): Promise<M>;
   /** the images of a sample grid: [n, C, s, s] in [-1, 1] */
   sampleImages(): Promise<{ data: Float32Array; shape: number[] }>;
   checkpoint(): Promise<Uint8Array>;
-  /** model-specific files (reconstructions, held-out loss), called after each sample grid; may add metrics */
-  extraOutputs?(out: string, step: number): Promise<Record<string, number> | void>;
+  /** called after each sample grid: model-specific metrics and pictures */
+  sampleExtras?(step: number): Promise<SampleExtras>;
 }
 
-export interface RunOptions {
-  out: string;
+/**
+ * Where a run's record goes. Each call may return a promise, which the loop
+ * awaits, so a writer may store to disk, to IndexedDB or to memory.
+ */
+export interface RunWriter {
+  /**
+   * Opens the record of a run at `step` (0: a new run): the metrics kept
+   * so far, those past `step` dropped, and where the checkpoint of `step`
+   * is, when there is one (null for a new run).
+   */
+  begin(config: object, step: number): Promise<RunStart> | RunStart;
+  /** One step's metrics (a line of metrics.jsonl). */
+  metrics(metrics: StepMetrics): Promise<void> | void;
+  /** A sample grid at `step`, and the pictures the model added there, by name. */
+  pictures(step: number, grid: Picture, extra: Record<string, Picture>): Promise<void> | void;
+  /** The checkpoint of `step`; returns where it went, for messages. */
+  checkpoint(bytes: Uint8Array, step: number): Promise<string> | string;
+  /** After the last step, or when the run stops: the summaries (a GIF of the grids, the loss plot of `plotted`). */
+  end(kind: string, plotted: readonly string[]): Promise<void> | void;
+}
+
+export interface RunStart {
+  earlier: StepMetrics[];
+  checkpoint: string | null;
+}
+
+export interface LoopOptions {
   /** train until this many steps in total have been taken */
   steps: number;
   sampleEvery: number;
   checkpointEvery: number;
   /** called after every step (progress bar, JSON lines) */
   onStep?: (metrics: StepMetrics) => void;
-  /** stops the run between steps, with a checkpoint of the last step taken (SIGINT, SIGTERM) */
+  /** stops the run between steps, with a checkpoint of the last step taken (SIGINT, SIGTERM, a Stop button) */
   signal?: AbortSignal;
-  /** a new run (step 0) may replace a run already in `out`; otherwise that is refused */
-  overwrite?: boolean;
 }
 
-export interface RunResult {
+export interface LoopResult {
   steps: number;
-  files: { metrics: string; samples: string; evolution: string; lossPlot: string; checkpoint: string };
   last: StepMetrics | null;
   /** why the run stopped before `steps` (the abort reason), if it did */
   stopped?: string;
@@ -63,96 +83,52 @@ export interface RunResult {
 /** Thrown when a loss turns NaN or infinite: training stops, the last good checkpoint stays. */
 export class TrainingDiverged extends Error {}
 
-export function runFiles(out: string): RunResult['files'] {
-  return {
-    metrics: join(out, 'metrics.jsonl'),
-    samples: join(out, 'samples'),
-    evolution: join(out, 'evolution.gif'),
-    lossPlot: join(out, 'loss.svg'),
-    checkpoint: join(out, 'checkpoint.safetensors'),
-  };
-}
-
-function readMetrics(path: string): StepMetrics[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as StepMetrics);
-}
-
-/** Whether `out` already holds a run: a checkpoint, metrics or sample grids. */
-export function holdsRun(out: string): boolean {
-  const files = runFiles(out);
-  if (existsSync(files.checkpoint) || existsSync(files.metrics)) return true;
-  return existsSync(files.samples) && readdirSync(files.samples).some((f) => /^step-\d+\.png$/.test(f));
-}
-
-/** Removes a run's files from `out` (not the folder, nor files the run did not make). */
-function clearRun(out: string): void {
-  const files = runFiles(out);
-  for (const path of [files.checkpoint, files.metrics, files.evolution, files.lossPlot]) rmSync(path, { force: true });
-  if (existsSync(files.samples)) {
-    for (const f of readdirSync(files.samples)) if (/^step-\d+\.png$/.test(f)) rmSync(join(files.samples, f));
-  }
-}
-
-function stepName(step: number): string {
-  return `step-${String(step).padStart(6, '0')}.png`;
-}
-
-export async function runTraining<M extends StepMetrics>(model: Trainable<M>, options: RunOptions): Promise<RunResult> {
-  const { out, steps, sampleEvery, checkpointEvery } = options;
+/** Checks the loop's counts, naming the model and the setting. */
+export function checkLoopOptions(kind: string, options: LoopOptions): void {
+  const { steps, sampleEvery, checkpointEvery } = options;
   for (const [name, value] of Object.entries({ steps, sampleEvery, checkpointEvery })) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${model.kind}: ${name} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${kind}: ${name} must be a positive integer, got ${value}`);
   }
-  const files = runFiles(out);
-  if (model.step === 0 && holdsRun(out)) {
-    if (!options.overwrite) {
-      throw new Error(`${model.kind}: ${out} already holds a run; go on with it (--resume ${files.checkpoint}), ` +
-        'write the new run to another folder (--out), or replace it (--overwrite)');
-    }
-    clearRun(out);
-  }
-  makeFolder(files.samples);
-  writeOutput(join(out, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
+}
 
-  // A resumed run keeps the metrics up to its step; a fresh one starts the file anew.
-  const earlier = readMetrics(files.metrics).filter((m) => m.step <= model.step);
-  writeOutput(files.metrics, earlier.map((m) => `${JSON.stringify(m)}\n`).join(''));
+export async function trainingLoop<M extends StepMetrics>(model: Trainable<M>, writer: RunWriter, options: LoopOptions): Promise<LoopResult> {
+  checkLoopOptions(model.kind, options);
+  const { steps, sampleEvery, checkpointEvery } = options;
+  const { earlier, checkpoint } = await writer.begin(model.config, model.step);
 
-  let lastCheckpoint = existsSync(files.checkpoint) && model.step > 0 ? `${files.checkpoint} (step ${model.step})` : null;
+  let lastCheckpoint = checkpoint === null ? null : `${checkpoint} (step ${model.step})`;
   let checkpointStep = lastCheckpoint ? model.step : -1;
-  const writeSamples = async (step: number) => {
+  const samples = async (step: number): Promise<Record<string, number>> => {
     const { data, shape } = await model.sampleImages();
-    writeOutput(join(files.samples, stepName(step)), encodePng(imageGrid(data, shape)));
-    const extra = await model.extraOutputs?.(out, step);
-    return extra ?? {};
+    const extras = (await model.sampleExtras?.(step)) ?? {};
+    await writer.pictures(step, imageGrid(data, shape), extras.pictures ?? {});
+    return extras.metrics ?? {};
   };
   const saveCheckpoint = async () => {
-    writeFileAtomic(files.checkpoint, await model.checkpoint());
-    lastCheckpoint = `${files.checkpoint} (step ${model.step})`;
+    const where = await writer.checkpoint(await model.checkpoint(), model.step);
+    lastCheckpoint = `${where} (step ${model.step})`;
     checkpointStep = model.step;
   };
 
   let last: StepMetrics | null = earlier.at(-1) ?? null;
   try {
     if (model.step === 0) {
-      const extra = await writeSamples(0);
-      if (Object.keys(extra).length) appendOutput(files.metrics, `${JSON.stringify({ step: 0, ...extra })}\n`);
+      const extra = await samples(0);
+      if (Object.keys(extra).length) await writer.metrics({ step: 0, ...extra });
     }
     while (model.step < steps) {
       // A macrotask between steps: a step on the CPU backend never waits on
-      // I/O, and without this the event loop would not deliver SIGINT/SIGTERM.
+      // I/O, and without this the event loop would not deliver a signal
+      // (SIGINT, a page's Stop button).
       await new Promise((resolve) => setTimeout(resolve, 0));
       if (options.signal?.aborted) {
         if (model.step > 0 && checkpointStep !== model.step) await saveCheckpoint();
-        return { steps: model.step, files, last, stopped: String(options.signal.reason ?? 'aborted') };
+        return { steps: model.step, last, stopped: String(options.signal.reason ?? 'aborted') };
       }
       const metrics: StepMetrics = await model.trainStep();
       const bad = model.lossNames.filter((name) => !Number.isFinite(metrics[name]));
       if (bad.length) {
-        appendOutput(files.metrics, `${JSON.stringify(metrics)}\n`);
+        await writer.metrics(metrics);
         const values = bad.map((name) => `${name} = ${metrics[name]}`).join(', ');
         throw new TrainingDiverged(
           `${model.kind}: training stopped at step ${metrics.step}: ${values}. ` +
@@ -160,32 +136,14 @@ export async function runTraining<M extends StepMetrics>(model: Trainable<M>, op
         );
       }
       const step = metrics.step;
-      if (step % sampleEvery === 0 || step === steps) Object.assign(metrics, await writeSamples(step));
+      if (step % sampleEvery === 0 || step === steps) Object.assign(metrics, await samples(step));
       if (step % checkpointEvery === 0 || step === steps) await saveCheckpoint();
-      appendOutput(files.metrics, `${JSON.stringify(metrics)}\n`);
+      await writer.metrics(metrics);
       last = metrics;
       options.onStep?.(metrics);
     }
   } finally {
-    await writeSummaryFiles(model, files);
+    await writer.end(model.kind, [...model.lossNames, ...(model.plotNames ?? [])]);
   }
-  return { steps: model.step, files, last };
-}
-
-/** The evolution GIF from every sample grid on disk (so a resumed run's GIF covers the whole run), and the loss plot. */
-async function writeSummaryFiles(model: Trainable<StepMetrics>, files: RunResult['files']): Promise<void> {
-  const grids = readdirSync(files.samples).filter((f) => /^step-\d+\.png$/.test(f)).sort();
-  if (grids.length > 0) {
-    const frames = grids.map((f) => decodePng(readFileSync(join(files.samples, f)), f));
-    const size = `${frames.at(-1)!.width}x${frames.at(-1)!.height}`;
-    const sameSize = frames.filter((p) => `${p.width}x${p.height}` === size);
-    writeFileAtomic(files.evolution, encodeGif(sameSize, { delayMs: 200, lastFrameDelayMs: 2000 }));
-  }
-  const metrics = readMetrics(files.metrics);
-  const names = [...model.lossNames, ...(model.plotNames ?? [])];
-  const series: Series[] = names.map((name) => ({
-    name,
-    points: metrics.filter((m) => m[name] !== undefined).map((m) => [m.step, m[name]] as [number, number]),
-  }));
-  writeFileAtomic(files.lossPlot, await lineChartSvg(series, { title: `${model.kind} training loss`, xLabel: 'step', yLabel: 'loss' }));
+  return { steps: model.step, last };
 }

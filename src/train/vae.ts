@@ -1,15 +1,16 @@
 // Training the VAE, one step at a time, and running it over plain arrays
 // (encode, decode, reconstruct, the held-out negative ELBO). Browser-safe:
-// the CLI's run loop (train/run.ts) and the browser page both drive this
-// class, and both save and load the same checkpoint bytes. Only
-// vaeTrainable's file writing reaches for node:fs, and only when called.
+// the run loop (train/run.ts) and the browser page both drive this class,
+// and both save and load the same checkpoint bytes. It returns pictures and
+// numbers; the host's run writer keeps them.
 //
 // One step: encode the batch, draw z = mean + σ·ε, decode, and take an Adam
 // step (lr 1e-3) on recon + β·KL, both per-image sums averaged over the
 // batch (models/vae.ts). With warm-up, β ramps linearly from 0 to its value
 // over the first `warmup` steps, so the decoder learns to use z before the
 // KL term pulls the posteriors onto the prior.
-import { Tensor, scope, keep, liveTensorCount } from '../tensor';
+import { Tensor, liveTensorCount } from '../tensor';
+import { keep, scope } from '../scope';
 import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
 import { randn, tensor } from '../ops/creation';
@@ -20,7 +21,7 @@ import {
   type VaeConfig, type VaeConfigName,
 } from '../models/vae';
 import { MAX_FIXED_SAMPLES, loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
-import { imageGrid, joinPictures, encodePng, type Picture } from './picture';
+import { imageGrid, joinPictures, type Picture } from './picture';
 import type { Dataset, Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -396,9 +397,10 @@ export interface VaeHeldOutRecord extends VaeEvaluation {
  * The trainer and a loader as the run loop's `Trainable` (train/run.ts):
  * step n trains on the loader's batch n. At each sample grid it adds the
  * held-out metrics (heldOutRecon, heldOutKl, heldOutNelbo, on the first
- * config.heldOut images of `heldOut`, see evaluateVae) and writes
- * <out>/reconstructions/step-N.png. `evaluations` keeps every held-out
- * result, step 0's included (the run loop writes no metrics line for step 0).
+ * config.heldOut images of `heldOut`, see evaluateVae) and the picture
+ * 'reconstructions' (a run folder keeps it as reconstructions/step-N.png).
+ * `evaluations` keeps every held-out result, step 0's included (the run
+ * loop writes no metrics line for step 0).
  */
 export function vaeTrainable(
   trainer: VaeTrainer, loader: Loader, heldOut: Dataset,
@@ -423,16 +425,14 @@ export function vaeTrainable(
     trainStep: () => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
     sampleImages: () => trainer.sample(),
     checkpoint: () => trainer.checkpoint(),
-    async extraOutputs(out: string, step: number) {
+    async sampleExtras(step: number) {
       const result = await evaluateVae(trainer, evalSet.images, evalSet.count);
       evaluations.push({ step, ...result });
-      const picture = await reconstructionPicture(trainer, shownImages, shown);
-      // Node only, like the run loop that calls this; loaded on use so the browser bundle never needs it.
-      const { makeFolder, writeOutput } = await import('../node/files');
-      const folder = `${out}/reconstructions`;
-      makeFolder(folder);
-      writeOutput(`${folder}/step-${String(step).padStart(6, '0')}.png`, encodePng(picture));
-      return { heldOutRecon: result.recon, heldOutKl: result.kl, heldOutNelbo: result.nelbo };
+      const reconstructions = await reconstructionPicture(trainer, shownImages, shown);
+      return {
+        metrics: { heldOutRecon: result.recon, heldOutKl: result.kl, heldOutNelbo: result.nelbo },
+        pictures: { reconstructions },
+      };
     },
   };
 }

@@ -7,7 +7,8 @@ import { convCases } from './conv';
 
 export type { Case, CaseResult } from './types';
 
-export async function setupCases(options: Pick<wg.InitOptions, 'limits'> = {}): Promise<void> {
+/** options: Node's tests pass Dawn as the GPU (gpu-cases.ts); a page has navigator.gpu. */
+export async function setupCases(options: Pick<wg.InitOptions, 'limits' | 'gpu'> = {}): Promise<void> {
   await wg.init({ backend: 'webgpu', seed: 0, ...options });
 }
 

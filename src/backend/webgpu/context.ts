@@ -12,6 +12,7 @@ const MAX_GROUPS = 65535;
 const USAGE_MAP_READ = 0x01;
 const USAGE_COPY_SRC = 0x04;
 const USAGE_COPY_DST = 0x08;
+const USAGE_QUERY_RESOLVE = 0x200;
 
 export interface DispatchSpec {
   shader: string;
@@ -42,7 +43,7 @@ export class GpuContext {
   private pending = 0;
   private stagingToDestroy: GPUBuffer[] = [];
   private failure: string | null = null;
-  readonly flushEvery = 64;
+  private flushEvery = 64;
   dispatches = 0;
   /**
    * Workgroups one dispatch may have along an axis (the device's
@@ -193,6 +194,57 @@ export class GpuContext {
       return new Float32Array(staging.getMappedRange().slice(0));
     } finally {
       staging.destroy();
+    }
+  }
+
+  /**
+   * Milliseconds the dispatches `record` makes take on the GPU, for the
+   * tuner: with 'timestamp-query', the span between timestamps written at
+   * the start and end of one compute pass holding them all; without it, the
+   * wall clock from their submit to onSubmittedWorkDone, after the queue has
+   * drained of earlier work. Nothing else may be recorded meanwhile.
+   */
+  async timeDispatches(record: () => void): Promise<number> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    if (!this.device.features.has('timestamp-query')) {
+      const started = performance.now();
+      this.holdFlush(record);
+      this.flush();
+      await this.device.queue.onSubmittedWorkDone();
+      this.check();
+      return performance.now() - started;
+    }
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolved = this.device.createBuffer({ size: 16, usage: USAGE_QUERY_RESOLVE | USAGE_COPY_SRC });
+    const staging = this.device.createBuffer({ size: 16, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    try {
+      this.encoder = this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+      this.holdFlush(record);
+      const encoder = this.endPass();
+      encoder.resolveQuerySet(querySet, 0, 2, resolved, 0);
+      encoder.copyBufferToBuffer(resolved, 0, staging, 0, 16);
+      this.flush();
+      await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+      this.check();
+      const [start, end] = new BigUint64Array(staging.getMappedRange());
+      return Number(end - start) / 1e6;
+    } finally {
+      staging.destroy();
+      resolved.destroy();
+      querySet.destroy();
+    }
+  }
+
+  /** Runs `record` with no flush in the middle (so its dispatches share one pass). */
+  private holdFlush(record: () => void): void {
+    const every = this.flushEvery;
+    this.flushEvery = Number.POSITIVE_INFINITY;
+    try {
+      record();
+    } finally {
+      this.flushEvery = every;
     }
   }
 

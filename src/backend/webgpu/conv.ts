@@ -53,11 +53,24 @@ export const CONV_TILES: Record<'narrow' | 'flat' | 'medium' | 'wide', ConvTile>
   wide: { WG_X: 16, WG_Y: 16, TILE_K: 16 },
 };
 
-function tileFor(m: number, n: number): ConvTile {
-  if (n <= 8) return CONV_TILES.narrow;
-  if (m <= 8) return CONV_TILES.flat;
-  if (n <= 32) return CONV_TILES.medium;
-  return CONV_TILES.wide;
+export type ConvTileName = keyof typeof CONV_TILES;
+
+/**
+ * How one conv call runs: a tile of CONV_TILES or conv2d_thin, and for
+ * wgrad the workgroups its split-K aims for. The table below picks one per
+ * shape; the tuner (tune.ts) may pick another among convCandidates.
+ */
+export interface ConvChoice {
+  tile: ConvTileName | 'thin';
+  /** wgrad: workgroups to aim for before splitting k stops (WGRAD_TARGET_WORKGROUPS in the table) */
+  target?: number;
+}
+
+function tileFor(m: number, n: number): ConvTileName {
+  if (n <= 8) return 'narrow';
+  if (m <= 8) return 'flat';
+  if (n <= 32) return 'medium';
+  return 'wide';
 }
 
 /** Threads per workgroup of conv2d_thin. */
@@ -73,6 +86,10 @@ const THIN_COLUMNS = 2;
 
 /** Workgroups wgrad aims for before it stops splitting k (enough to fill a desktop GPU). */
 const WGRAD_TARGET_WORKGROUPS = 256;
+/** The other split-K targets the tuner tries: fewer, longer splits, and more, shorter ones. */
+const WGRAD_TUNED_TARGETS = [64, 1024];
+/** conv2d_thin is a candidate for GEMMs up to this many columns (a thread per column of 4 rows). */
+const THIN_CANDIDATE_COLUMNS = 8;
 /** The least k a split should get, so each does real work between its barriers. */
 const WGRAD_MIN_CHUNK = 256;
 
@@ -85,26 +102,62 @@ function geometryParams(geo: ConvGeometry): Record<string, number> {
   };
 }
 
-/** How to run `mode` for `geo`; `forceTile` is for the benchmark's tile sweep. */
-export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile): ConvPlan {
+/** The GEMM a conv mode is: m rows, n columns, depth k (per group). */
+function gemmOf(mode: ConvMode, geo: ConvGeometry): [number, number, number] {
   const cg = geo.inChannels / geo.groups;
   const og = geo.outChannels / geo.groups;
   const taps = geo.kernelH * geo.kernelW;
-  const [m, n, k] =
-    mode === 'forward'
-      ? [geo.batch * geo.outH * geo.outW, og, cg * taps]
-      : mode === 'inputGrad'
-        ? [geo.batch * geo.inH * geo.inW, cg, og * taps]
-        : [og, cg * taps, geo.batch * geo.outH * geo.outW];
+  if (mode === 'forward') return [geo.batch * geo.outH * geo.outW, og, cg * taps];
+  if (mode === 'inputGrad') return [geo.batch * geo.inH * geo.inW, cg, og * taps];
+  return [og, cg * taps, geo.batch * geo.outH * geo.outW];
+}
+
+/** A strided dgrad runs by stride phase (MODE 3), not over MODE 1's mostly-zero taps. */
+function dgradByPhase(mode: ConvMode, geo: ConvGeometry): boolean {
+  return mode === 'inputGrad' && geo.strideH * geo.strideW > 1 && geo.dilationH === 1 && geo.dilationW === 1;
+}
+
+/** The table's choice for `mode` on `geo`. */
+export function tableConvChoice(mode: ConvMode, geo: ConvGeometry): ConvChoice {
+  const [m, n] = gemmOf(mode, geo);
+  if (mode !== 'weightGrad' && n <= THIN_COLUMNS) return { tile: 'thin' };
+  const rows = dgradByPhase(mode, geo) ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
+  const tile = tileFor(rows, n);
+  return mode === 'weightGrad' ? { tile, target: WGRAD_TARGET_WORKGROUPS } : { tile };
+}
+
+/**
+ * What the tuner tries for `mode` on `geo`, the table's choice first: every
+ * tile, conv2d_thin for narrow GEMMs, and for wgrad the table's tile with
+ * fewer and with more splits.
+ */
+export function convCandidates(mode: ConvMode, geo: ConvGeometry): ConvChoice[] {
+  const table = tableConvChoice(mode, geo);
+  const [, n] = gemmOf(mode, geo);
+  const target = mode === 'weightGrad' ? { target: WGRAD_TARGET_WORKGROUPS } : {};
+  const all: ConvChoice[] = [table];
+  for (const tile of Object.keys(CONV_TILES) as ConvTileName[]) all.push({ tile, ...target });
+  if (mode !== 'weightGrad' && n <= THIN_CANDIDATE_COLUMNS) all.push({ tile: 'thin' });
+  if (mode === 'weightGrad') for (const other of WGRAD_TUNED_TARGETS) all.push({ tile: table.tile, target: other });
+  return all.filter((choice, i) => all.findIndex((c) => c.tile === choice.tile && c.target === choice.target) === i);
+}
+
+/** How to run `mode` for `geo`: the table's choice, or `choice` (the tuner's, or the benchmark's tile sweep). */
+export function planConv(mode: ConvMode, geo: ConvGeometry, choice: ConvChoice = tableConvChoice(mode, geo)): ConvPlan {
+  const cg = geo.inChannels / geo.groups;
+  const og = geo.outChannels / geo.groups;
+  const taps = geo.kernelH * geo.kernelW;
+  const [m, n, k] = gemmOf(mode, geo);
   // A strided dgrad runs one GEMM per stride phase, each over only the taps
   // that phase can use (conv2d.wgsl, MODE 3): m and k here are the largest
   // phase's, the kernel bounds each phase by its own.
-  const byPhase = mode === 'inputGrad' && geo.strideH * geo.strideW > 1 && geo.dilationH === 1 && geo.dilationW === 1;
+  const byPhase = dgradByPhase(mode, geo);
   const layers = byPhase ? geo.strideH * geo.strideW : 1;
   const mLargest = byPhase ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
   const kLargest = byPhase ? og * Math.ceil(geo.kernelH / geo.strideH) * Math.ceil(geo.kernelW / geo.strideW) : k;
   const thinGroups = Math.ceil((Math.ceil(mLargest / 4) * n) / THIN_THREADS);
-  const thin = !forceTile && mode !== 'weightGrad' && n <= THIN_COLUMNS;
+  if (choice.tile === 'thin' && mode === 'weightGrad') throw new Error('conv: conv2d_thin has no weight-gradient mode');
+  const thin = choice.tile === 'thin';
   if (thin || byPhase) {
     // one pass, no splits: C written directly
     const total = mode === 'forward' ? geo.batch * geo.outChannels * geo.outH * geo.outW : geo.batch * geo.inChannels * geo.inH * geo.inW;
@@ -113,15 +166,15 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, forceTile?: ConvTile
     if (thin) {
       return { entry: 'conv2d_thin', overrides: { MODE: modeNumber, WG: THIN_THREADS }, params, groups: [thinGroups, 1, geo.groups * layers], rowAxis: 0, splits: 1, total };
     }
-    const tile = forceTile ?? tileFor(mLargest, n);
+    const tile = CONV_TILES[choice.tile as ConvTileName];
     const groups: [number, number, number] = [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(mLargest / (4 * tile.WG_Y)), geo.groups * layers];
     return { entry: 'conv2d', overrides: { MODE: modeNumber, ...tile }, params, groups, rowAxis: 1, splits: 1, total };
   }
-  const tile = forceTile ?? tileFor(m, n);
+  const tile = CONV_TILES[choice.tile as ConvTileName];
   const blocks = Math.ceil(n / (4 * tile.WG_X)) * Math.ceil(m / (4 * tile.WG_Y)) * geo.groups;
   let splits = 1;
   if (mode === 'weightGrad') {
-    const wanted = Math.ceil(WGRAD_TARGET_WORKGROUPS / blocks);
+    const wanted = Math.ceil((choice.target ?? WGRAD_TARGET_WORKGROUPS) / blocks);
     splits = Math.max(1, Math.min(wanted, Math.floor(k / WGRAD_MIN_CHUNK), Math.floor(65535 / geo.groups)));
   }
   const chunk = Math.ceil(k / splits / tile.TILE_K) * tile.TILE_K;

@@ -5,10 +5,11 @@ import type {
   AdamStep, Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
-import { planConv, type ConvMode, type ConvTile } from './conv';
+import { convCandidates, planConv, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
-import { requestGpu } from './device';
+import { requestGpu, type GpuProvider } from './device';
 import { shaderConstant } from './shaders';
+import { Tuner, sameChoice, type TuneChoice, type TuneJob } from './tune';
 import { checkStorageFits, contiguousStrides, shapeSize, type StorageLimit } from '../../shape';
 
 const MAX_RANK = 8; // the uniforms hold shapes and strides of up to 8 dims (array<vec4u, 2>)
@@ -42,11 +43,35 @@ function matmulThreads(length: number, threads: number, perThread: number): numb
   return t;
 }
 
+/** The matmul candidates: the table's workgroup, square and lopsided ones, and a shorter k step. */
+function matmulCandidates(table: TuneChoice): TuneChoice[] {
+  const shapes = [[16, 16], [8, 8], [16, 8], [8, 16], [16, 4], [4, 16]];
+  return uniqueChoices([
+    table,
+    ...shapes.map(([x, y]) => ({ WG_X: x, WG_Y: y, TILE_K: table.TILE_K })),
+    { ...table, TILE_K: 8 },
+  ]);
+}
+
+function uniqueChoices(choices: TuneChoice[]): TuneChoice[] {
+  return choices.filter((choice, i) => choices.findIndex((other) => sameChoice(other, choice)) === i);
+}
+
+/** A conv's shape as the tuning cache names it. */
+function convShape(geo: ConvGeometry): string {
+  return `b${geo.batch} ${geo.inChannels}→${geo.outChannels} ${geo.inH}×${geo.inW}→${geo.outH}×${geo.outW} ` +
+    `k${geo.kernelH}×${geo.kernelW} s${geo.strideH}×${geo.strideW} p${geo.padH}×${geo.padW} d${geo.dilationH}×${geo.dilationW} g${geo.groups}`;
+}
+
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly largestStorage: StorageLimit;
+  /** Picks tuned configurations for conv, matmul, batchnorm and the reductions (tune.ts); off until configured. */
+  readonly tuner: Tuner;
 
   constructor(readonly ctx: GpuContext, readonly limits: 'adapter' | 'default' = 'adapter') {
+    const { vendor, architecture, device, description } = ctx.adapterInfo;
+    this.tuner = new Tuner(this, [vendor, architecture, device, description].join(' | '));
     // A storage is bound whole, so the binding limit counts as well as the buffer's.
     const { maxBufferSize, maxStorageBufferBindingSize } = ctx.device.limits;
     const [bytes, name] = maxStorageBufferBindingSize <= maxBufferSize
@@ -55,9 +80,37 @@ export class WebGpuBackend implements Backend {
   }
 
   /** 'default' limits: WebGPU's defaults, not the adapter's own, as the weakest adapter would give. */
-  static async create(limits: 'adapter' | 'default' = 'adapter'): Promise<WebGpuBackend> {
-    const { gpu, adapter, device } = await requestGpu(limits);
-    return new WebGpuBackend(new GpuContext(gpu, device, adapter.info), limits);
+  static async create(limits: 'adapter' | 'default' = 'adapter', provider?: GpuProvider): Promise<WebGpuBackend> {
+    const { gpu, adapter, device } = await requestGpu(limits, provider);
+    const backend = new WebGpuBackend(new GpuContext(gpu, device, adapter.info), limits);
+    backend.subgroups = await backend.subgroupsUsable();
+    return backend;
+  }
+
+  /**
+   * Whether the reductions, softmax and batchnorm run their *_subgroups.wgsl
+   * kernels: where the device has 'subgroups' and lays a workgroup's
+   * subgroups out as consecutive invocations (checked once, below). Tests
+   * turn it off to check the workgroup-memory kernels on the same device.
+   */
+  subgroups = false;
+
+  private async subgroupsUsable(): Promise<boolean> {
+    if (!this.ctx.device.features.has('subgroups')) return false;
+    const threads = shaderConstant('reduce_subgroups', 'WG');
+    const out = this.alloc(threads);
+    this.ctx.dispatch({
+      shader: 'reduce_subgroups', entry: 'subgroup_layout', params: { rows: 1, cols: threads },
+      buffers: { out: out.buffer }, groups: [1, 1, 1],
+    });
+    const misplaced = await this.ctx.read(out.buffer, threads);
+    this.release(out);
+    return misplaced.every((v) => v === 0);
+  }
+
+  /** The shader of a reduction-like kernel: its subgroup version where that is in use. */
+  private withSubgroups(shader: 'reduce' | 'softmax' | 'batchnorm'): string {
+    return this.subgroups ? `${shader}_subgroups` : shader;
   }
 
   private buf(x: Storage): GPUBuffer {
@@ -97,8 +150,15 @@ export class WebGpuBackend implements Backend {
     if (data.length > 0) this.ctx.write(this.buf(x), data);
   }
 
-  read(x: Storage): Promise<Float32Array> {
+  async read(x: Storage): Promise<Float32Array> {
+    // Shapes met since the last readback with no tuned choice (mode 'on') are tuned here, the first await after them.
+    if (this.tuner.pendingCount > 0) await this.tuner.tunePending();
     return this.ctx.read(this.buf(x), x.size);
+  }
+
+  /** For the tuner: milliseconds of GPU time the dispatches `record` makes take. */
+  timeDispatches(record: () => void): Promise<number> {
+    return this.ctx.timeDispatches(record);
   }
 
   release(x: Storage): void {
@@ -175,21 +235,28 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  reduce(op: ReduceOp, x: Storage, rows: number, cols: number): Storage {
+  reduce(op: ReduceOp, x: Storage, rows: number, cols: number, force?: TuneChoice): Storage {
     const out = this.alloc(rows);
     if (rows > 0) {
       // A thread per row while rows are short (shaders/reduce.wgsl says why), a workgroup per row past that.
-      const short = cols <= SHORT_ROW;
+      const table: TuneChoice = { perRow: cols <= SHORT_ROW ? 'thread' : 'workgroup', WG: shaderConstant('reduce', 'WG') };
+      const choice = force ?? this.tuner.choose(`reduce.${op}`, `${rows}×${cols}`, () => ({
+        kernel: `reduce.${op}`, shape: `${rows}×${cols}`, inputs: [rows * cols],
+        candidates: uniqueChoices([table, { perRow: 'thread', WG: 64 }, { perRow: 'workgroup', WG: 64 }, { perRow: 'workgroup', WG: 256 }]),
+        run: ([input], c) => this.reduce(op, input, rows, cols, c),
+      })) ?? table;
+      const short = choice.perRow === 'thread';
+      const threads = Number(choice.WG);
       const entry = short ? `${op}_short` : op === 'sum' ? 'sum' : `${op}_op`;
       this.ctx.dispatch({
-        shader: 'reduce', entry, params: { rows, cols },
-        buffers: { x: this.buf(x), out: out.buffer }, groups: gridFor(rows, short ? shaderConstant('reduce', 'WG') : 1),
+        shader: short ? 'reduce' : this.withSubgroups('reduce'), entry, params: { rows, cols }, overrides: { WG: threads },
+        buffers: { x: this.buf(x), out: out.buffer }, groups: gridFor(rows, short ? threads : 1),
       });
     }
     return out;
   }
 
-  matmul(a: Storage, b: Storage, args: MatmulArgs): Storage {
+  matmul(a: Storage, b: Storage, args: MatmulArgs, force?: TuneChoice): Storage {
     const { batch, m, n, k } = args;
     const out = this.alloc(batch * m * n);
     if (batch * m * n === 0) return out;
@@ -200,14 +267,26 @@ export class WebGpuBackend implements Backend {
     if (batch > 65535) throw new Error(`matmul: batch of ${batch} is more than the 65535 the GPU grid takes`);
     // A small output gets a workgroup no larger than it: an 8 × 32 output in the default 64 × 64
     // tile would leave 15 of 16 threads multiplying zeros.
-    const wgX = matmulThreads(n, shaderConstant('matmul', 'WG_X'), shaderConstant('matmul', 'TN'));
-    const wgY = matmulThreads(m, shaderConstant('matmul', 'WG_Y'), shaderConstant('matmul', 'TM'));
+    const [tn, tm] = [shaderConstant('matmul', 'TN'), shaderConstant('matmul', 'TM')];
+    const table: TuneChoice = {
+      WG_X: matmulThreads(n, shaderConstant('matmul', 'WG_X'), tn),
+      WG_Y: matmulThreads(m, shaderConstant('matmul', 'WG_Y'), tm),
+      TILE_K: shaderConstant('matmul', 'TILE_K'),
+    };
+    const shape = `b${batch} ${m}×${k}${args.transA ? 'ᵀ' : ''} · ${k}×${n}${args.transB ? 'ᵀ' : ''} strides ${args.aBatchStride},${args.bBatchStride}`;
+    const choice = force ?? this.tuner.choose('matmul', shape, () => ({
+      kernel: 'matmul', shape,
+      inputs: [a.size, b.size],
+      candidates: matmulCandidates(table),
+      run: ([ta, tb], c) => this.matmul(ta, tb, args, c),
+    })) ?? table;
+    const [wgX, wgY] = [Number(choice.WG_X), Number(choice.WG_Y)];
     this.ctx.dispatch({
       shader: 'matmul', entry: 'matmul',
-      overrides: { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY },
+      overrides: { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K) },
       params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride },
       buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
-      groups: [Math.ceil(n / (wgX * shaderConstant('matmul', 'TN'))), Math.ceil(m / (wgY * shaderConstant('matmul', 'TM'))), batch],
+      groups: [Math.ceil(n / (wgX * tn)), Math.ceil(m / (wgY * tm)), batch],
     });
     return out;
   }
@@ -227,7 +306,7 @@ export class WebGpuBackend implements Backend {
     const out = this.alloc(rows * cols);
     if (rows * cols > 0) {
       this.ctx.dispatch({
-        shader: 'softmax', entry: log ? 'log_softmax' : 'softmax', params: { rows, cols },
+        shader: this.withSubgroups('softmax'), entry: log ? 'log_softmax' : 'softmax', params: { rows, cols },
         buffers: { x: this.buf(x), out: out.buffer }, groups: gridFor(rows, 1),
       });
     }
@@ -236,9 +315,15 @@ export class WebGpuBackend implements Backend {
 
   // ---- convolution: shaders/conv2d.wgsl, one mode per GEMM (see conv.ts)
 
-  /** One conv kernel; `forceTile` only for bench/conv.ts's tile sweep. */
-  conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry, forceTile?: ConvTile): Storage {
-    const plan = planConv(mode, geo, forceTile);
+  /** One conv kernel, as the tuner or the table chooses; `force` for the tuner's runs and bench/conv.ts's tile sweep. */
+  conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry, force?: ConvChoice): Storage {
+    const shape = convShape(geo);
+    const choice = force ?? (this.tuner.choose(`conv.${mode}`, shape, () => ({
+      kernel: `conv.${mode}`, shape, inputs: [a.size, b.size],
+      candidates: convCandidates(mode, geo) as unknown as TuneChoice[],
+      run: ([ta, tb], c) => this.conv(mode, ta, tb, geo, c as unknown as ConvChoice),
+    })) as unknown as ConvChoice | null) ?? undefined;
+    const plan = planConv(mode, geo, choice);
     const out = this.alloc(plan.total);
     if (plan.total === 0) return out;
     if (plan.params.k === 0) {
@@ -341,13 +426,32 @@ export class WebGpuBackend implements Backend {
     return Math.min(256, Math.max(32, 2 ** Math.floor(Math.log2(Math.max(1, perThread)))));
   }
 
-  batchNorm(x: Storage, weight: Storage, bias: Storage, geo: NormGeometry, eps: number) {
+  /** Threads per channel for a batchnorm pass: the tuner's where it has one, else normThreads. */
+  private normChoice(kernel: string, geo: NormGeometry, job: () => Omit<TuneJob, 'kernel' | 'shape' | 'candidates'>): number {
+    const table = { WG: this.normThreads(geo) };
+    const shape = `${geo.channels} channels of ${geo.batch}×${geo.spatial}`;
+    const choice = this.tuner.choose(kernel, shape, () => ({
+      kernel, shape, candidates: uniqueChoices([table, { WG: 32 }, { WG: 64 }, { WG: 128 }, { WG: 256 }]), ...job(),
+    }));
+    return Number((choice ?? table).WG);
+  }
+
+  batchNorm(x: Storage, weight: Storage, bias: Storage, geo: NormGeometry, eps: number, threads?: number) {
     const out = this.alloc(x.size);
     const mean = this.alloc(geo.channels);
     const variance = this.alloc(geo.channels);
     if (geo.channels > 0) {
+      const wg = threads ?? this.normChoice('batchnorm.forward', geo, () => ({
+        inputs: [x.size, weight.size, bias.size],
+        run: ([tx, tw, tb], c) => {
+          const stats = this.batchNorm(tx, tw, tb, geo, eps, Number(c.WG));
+          this.release(stats.mean);
+          this.release(stats.var);
+          return stats.out;
+        },
+      }));
       this.ctx.dispatch({
-        shader: 'batchnorm', entry: 'batchnorm_forward', params: { ...geo, eps }, overrides: { WG: this.normThreads(geo) },
+        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_forward', params: { ...geo, eps }, overrides: { WG: wg },
         buffers: {
           x: this.buf(x), weight: this.buf(weight), bias: this.buf(bias),
           out: out.buffer, mean: mean.buffer, variance: variance.buffer,
@@ -358,13 +462,23 @@ export class WebGpuBackend implements Backend {
     return { out, mean, var: variance };
   }
 
-  batchNormGrad(dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage, geo: NormGeometry, eps: number) {
+  batchNormGrad(dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage, geo: NormGeometry, eps: number, threads?: number) {
     const dx = this.alloc(x.size);
     const dweight = this.alloc(geo.channels);
     const dbias = this.alloc(geo.channels);
     if (geo.channels > 0) {
+      const wg = threads ?? this.normChoice('batchnorm.backward', geo, () => ({
+        // the variance must be positive, or every candidate's output is NaN
+        inputs: [dy.size, x.size, mean.size, { count: variance.size, positive: true }, weight.size],
+        run: ([tdy, tx, tmean, tvar, tw], c) => {
+          const grads = this.batchNormGrad(tdy, tx, tmean, tvar, tw, geo, eps, Number(c.WG));
+          this.release(grads.dweight);
+          this.release(grads.dbias);
+          return grads.dx;
+        },
+      }));
       this.ctx.dispatch({
-        shader: 'batchnorm', entry: 'batchnorm_backward', params: { ...geo, eps }, overrides: { WG: this.normThreads(geo) },
+        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_backward', params: { ...geo, eps }, overrides: { WG: wg },
         buffers: {
           dy: this.buf(dy), x: this.buf(x), mean: this.buf(mean), variance: this.buf(variance),
           weight: this.buf(weight), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,

@@ -1,11 +1,13 @@
 // `images:DIR` in Node: the PNG and JPEG files directly inside a folder,
 // sorted by name, split by position (the last 10% are test), then decoded
-// and fitted by imagesDataset. Imported on demand by openDataset only.
+// and fitted by imagesDataset (src/data/images.ts, which a page calls on
+// dropped files). openDataset here is the core's with this folder reader.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { imagesDataset } from './images';
-import type { ImageFile } from './images';
-import type { Dataset, DatasetOptions } from './base';
+import { imagesDataset } from '../data/images';
+import type { ImageFile } from '../data/images';
+import { openDataset as openCoreDataset } from '../data/dataset';
+import type { Dataset, DatasetOptions } from '../data/base';
 
 const IMAGE_NAME = /\.(png|jpe?g)$/i;
 
@@ -48,4 +50,9 @@ export async function openImageFolder(dir: string, options: DatasetOptions = {})
     files.push({ name: path, bytes: await readFile(path) });
   }
   return imagesDataset(name, files, options);
+}
+
+/** A dataset by name, as the core's openDataset, with `images:DIR` read from the disk. */
+export function openDataset(spec: string, options: DatasetOptions = {}): Promise<Dataset> {
+  return openCoreDataset(spec, options, openImageFolder);
 }

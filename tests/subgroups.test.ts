@@ -1,0 +1,119 @@
+// The subgroup kernels (shaders/*_subgroups.wgsl) against the CPU
+// reference, and the workgroup-memory kernels beside them on the same
+// device: long-row reductions (NaN kept by max and min), softmax and
+// log-softmax, batchnorm forward and backward. SwiftShader has the
+// 'subgroups' feature (4-wide subgroups), so both paths run here; under
+// WGRAD_LIMITS=default no feature is asked for and only the
+// workgroup-memory path exists.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as wg from '../src/node';
+import { getBackend } from '../src/runtime';
+import type { Backend, NormGeometry, Storage } from '../src/backend/backend';
+import type { WebGpuBackend } from '../src/backend/webgpu';
+
+let gpu: WebGpuBackend;
+let hasSubgroups = false;
+const cpu = (): Backend => getBackend('cpu');
+
+beforeAll(async () => {
+  await wg.init({ backend: 'webgpu', seed: 0 });
+  gpu = getBackend('webgpu') as WebGpuBackend;
+  hasSubgroups = gpu.subgroups;
+});
+
+afterAll(() => {
+  gpu.subgroups = hasSubgroups;
+});
+
+function values(count: number, salt: number, low = -3, span = 6): number[] {
+  return Array.from({ length: count }, (_, i) => low + span * (((i * 7919 + salt * 104729) % 997) / 997));
+}
+
+/** max |got - want| / max(1, |want|) elementwise, NaN where they disagree on NaN-ness. */
+function error(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i]) || Number.isNaN(got[i])) {
+      if (Number.isNaN(want[i]) !== Number.isNaN(got[i])) return Number.NaN;
+      continue;
+    }
+    worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
+  }
+  return worst;
+}
+
+async function compare(run: (backend: Backend, inputs: Storage[]) => Storage, inputs: number[][]): Promise<number> {
+  const onGpu = inputs.map((data) => gpu.fromArray(data));
+  const got = await gpu.read(run(gpu, onGpu));
+  const want = await cpu().read(run(cpu(), inputs.map((data) => cpu().fromArray(data))));
+  for (const s of onGpu) gpu.release(s);
+  return error(got, want);
+}
+
+const PATHS = [['subgroups', true], ['workgroup memory', false]] as const;
+
+/** The shaders whose pipelines were made so far: which kernels really ran. */
+function shadersUsed(): string[] {
+  const kernels = (gpu.ctx.pipelines as unknown as { kernels: Map<string, unknown> }).kernels;
+  return [...kernels.keys()].map((key) => key.split(':')[0]);
+}
+
+it('the device has subgroups here, laid out as the kernels assume', () => {
+  expect(hasSubgroups).toBe(gpu.ctx.device.features.has('subgroups'));
+  if (gpu.limits === 'adapter') expect(hasSubgroups).toBe(true); // SwiftShader's 'subgroups', checked by subgroup_layout
+});
+
+for (const [path, on] of PATHS) {
+  describe(`${path} kernels match the CPU reference`, () => {
+    const skip = () => on && !hasSubgroups;
+
+    afterAll(() => {
+      if (on && hasSubgroups) expect(shadersUsed()).toEqual(expect.arrayContaining(['reduce_subgroups', 'softmax_subgroups', 'batchnorm_subgroups']));
+    });
+
+    it('sum, max and min of long rows, NaN kept', async () => {
+      if (skip()) return;
+      gpu.subgroups = on;
+      for (const [rows, cols] of [[3, 1500], [2, 70000], [1, 1025]]) {
+        const x = values(rows * cols, rows);
+        if (rows > 1) x[cols + 17] = Number.NaN; // row 1 has a NaN
+        for (const op of ['sum', 'max', 'min'] as const) {
+          const e = await compare((b, [t]) => b.reduce(op, t, rows, cols), [x]);
+          expect(e, `${op} ${rows}×${cols}`).toBeLessThan(1e-5);
+        }
+      }
+    });
+
+    it('softmax and log-softmax rows, NaN kept', async () => {
+      if (skip()) return;
+      gpu.subgroups = on;
+      for (const [rows, cols] of [[4, 1000], [3, 7]]) {
+        const x = values(rows * cols, cols);
+        x[cols + 2] = Number.NaN;
+        for (const log of [false, true]) {
+          const e = await compare((b, [t]) => b.softmax(t, rows, cols, log), [x]);
+          expect(e, `${log ? 'log-' : ''}softmax ${rows}×${cols}`).toBeLessThan(1e-5);
+        }
+      }
+    });
+
+    it('batchnorm forward and backward, every thread count', async () => {
+      if (skip()) return;
+      gpu.subgroups = on;
+      const geo: NormGeometry = { batch: 5, channels: 3, spatial: 61 };
+      const size = geo.batch * geo.channels * geo.spatial;
+      const [x, dy] = [values(size, 1), values(size, 2)];
+      const [weight, bias] = [values(3, 3, 0.5, 1), values(3, 4)];
+      const [mean, variance] = [values(3, 5, -0.5, 1), values(3, 6, 0.5, 1)];
+      for (const threads of [32, 256]) {
+        const forward = await compare((b, [tx, tw, tb]) =>
+          (b === gpu ? gpu.batchNorm(tx, tw, tb, geo, 1e-5, threads) : b.batchNorm(tx, tw, tb, geo, 1e-5)).out, [x, weight, bias]);
+        expect(forward, `forward, ${threads} threads`).toBeLessThan(1e-5);
+        const backward = await compare((b, [tdy, tx, tm, tv, tw]) =>
+          (b === gpu ? gpu.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5, threads) : b.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5)).dx,
+        [dy, x, mean, variance, weight]);
+        expect(backward, `backward, ${threads} threads`).toBeLessThan(1e-5);
+      }
+    });
+  });
+}
