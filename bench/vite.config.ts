@@ -10,8 +10,9 @@ export default defineConfig({
     ssr: true,
     rollupOptions: {
       input: { matmul: 'bench/matmul.ts', conv: 'bench/conv.ts', peer: 'bench/peer/main.ts' },
-      // tfjs is loaded with require at run time (its ESM build does not resolve in Node)
-      external: ['webgpu', /^node:/, /^@tensorflow\//],
+      // tfjs is loaded with require at run time (its ESM build does not resolve in Node);
+      // vite and puppeteer-core only with --browser (bench/browser/drive.ts)
+      external: ['webgpu', /^node:/, /^@tensorflow\//, 'vite', 'puppeteer-core'],
       output: { format: 'es', entryFileNames: '[name].js' },
     },
   },

@@ -3,11 +3,11 @@
 // fill the table and the ratio chart as they arrive; the JSON download has
 // the shape `npm run bench -- --json` writes.
 import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip } from 'chart.js';
-import * as wg from '../src/index';
 import type { CaseResult } from '../bench/peer/harness';
 import { markdownTable, summary } from '../bench/peer/harness';
 import { benchBuilders, runSuite } from '../bench/peer/suite';
 import { loadTfjs, type Tfjs } from '../bench/peer/tfjs';
+import { adapterName, browserHeader } from '../bench/browser/describe';
 import { el, pageError, pageReady, startPage } from './common/page';
 import './bench.css';
 
@@ -158,20 +158,6 @@ function showSummary(): void {
 
 // ---- running
 
-function deviceName(): string {
-  const a = wg.adapterInfo();
-  const detail = a.description || a.device;
-  return `${a.vendor} ${a.architecture}${detail ? ` (${detail})` : ''}`.replace(/\s+/g, ' ').trim();
-}
-
-function browserName(): string {
-  const ua = navigator.userAgent;
-  const m = ua.match(/(Edg|Chrome|Chromium|Firefox|Version)\/([\d.]+)/);
-  if (!m) return 'a browser';
-  const name = m[1] === 'Edg' ? 'Edge' : m[1] === 'Version' ? 'Safari' : m[1];
-  return `${name} ${m[2].split('.')[0]}`;
-}
-
 async function run(quick: boolean, filterText: string, rounds: number): Promise<void> {
   if (running) return;
   running = true;
@@ -236,8 +222,8 @@ async function run(quick: boolean, filterText: string, rounds: number): Promise<
       });
     }
     progress.value = progress.max;
-    const header = `wgrad vs @tensorflow/tfjs-backend-webgpu ${tf.version.tfjs}, ${browserName()} on WebGPU, adapter ${deviceName()}, ${date.toISOString().slice(0, 10)}${quick ? ', --quick sizes' : ''}`;
-    lastRun = { header, device: deviceName(), quick, date: date.toISOString(), results: [...results] };
+    const header = browserHeader(tf.version.tfjs, quick, date);
+    lastRun = { header, device: adapterName(), quick, date: date.toISOString(), results: [...results] };
     status.textContent = `Done: ${results.length} case${results.length === 1 ? '' : 's'} measured${failed ? `, ${failed} failed (below)` : ''}. ${header}.`;
     download.disabled = results.length === 0;
   } catch (error) {

@@ -10,7 +10,7 @@ import type { ConvGeometry } from '../../src/backend/backend';
 import type { GpuStorage, WebGpuBackend } from '../../src/backend/webgpu';
 import type { Tfjs } from './tfjs';
 import { tfjsSync } from './tfjs';
-import { benchShapes, convLabel, convOutSize, convTOutSize, type ConvShape } from './shapes';
+import { batchnormLabel, benchShapes, convLabel, convOutSize, convTOutSize, type ConvShape } from './shapes';
 import type * as TF from '@tensorflow/tfjs';
 
 /** One side of a case: run() queues one invocation and returns what it made. */
@@ -274,7 +274,7 @@ function batchnormCase(tf: Tfjs, s: { name: string; shape: [number, number, numb
     }).toArray();
   const n = N * C * H * W;
   return {
-    name: s.name.replace(/\[.*\]/, `[${s.shape.join(', ')}]`), kind: 'batchnorm fwd+bwd',
+    name: batchnormLabel(s), kind: 'batchnorm fwd+bwd',
     // x read twice (statistics, normalize), y written, then x, dy read and dx written: 6 passes
     bytes: 6 * n * 4, tolerance: 1e-3,
     ours: {

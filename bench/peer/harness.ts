@@ -27,10 +27,28 @@ export interface CaseResult {
   referenceDiff?: number;
   /** training steps: dispatches and bind groups per step (wgrad), kernels per step (tfjs) */
   counts?: StepCounts;
+  /** wgrad's median ms without and with each variant that applies (tuned kernels, subgroups), timed in alternating rounds */
+  variants?: Record<string, { offMs: number; onMs: number }>;
+}
+
+/**
+ * A second way of running wgrad's side, timed against the first in
+ * alternating rounds: the tuned kernel configurations against the table,
+ * the subgroup kernels against the workgroup-memory ones.
+ */
+export interface Variant {
+  label: string;
+  /** how the main rounds (against the peer) run: the table off, subgroups on */
+  defaultOn: boolean;
+  applies(c: Case): boolean;
+  /** Before the variant's rounds, given one run of wgrad's side (tuning happens at its readback). */
+  prepare?(runOurs: () => Promise<void>): Promise<void>;
+  set(on: boolean): void;
 }
 
 export interface MeasureOptions {
   rounds: number;
+  variants?: Variant[];
   warmup: number;
   /** the least time one round should take; short runs are repeated to reach it */
   minRoundMs: number;
@@ -127,6 +145,22 @@ export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
   }
   ours.sort((a, b) => a - b);
   theirs.sort((a, b) => a - b);
+  const variants: Record<string, { offMs: number; onMs: number }> = {};
+  for (const variant of (o.variants ?? []).filter((v) => v.applies(c))) {
+    try {
+      await variant.prepare?.(async () => void (await once(c.ours)));
+      const [off, on]: number[][] = [[], []];
+      for (let r = 0; r < o.rounds; r++) {
+        variant.set(false);
+        off.push(await round(c.ours, iters));
+        variant.set(true);
+        on.push(await round(c.ours, iters));
+      }
+      variants[variant.label] = { offMs: quantile(off.sort((a, b) => a - b), 0.5), onMs: quantile(on.sort((a, b) => a - b), 0.5) };
+    } finally {
+      variant.set(variant.defaultOn);
+    }
+  }
   const ms = quantile(ours, 0.5);
   const peerMs = quantile(theirs, 0.5);
   const result: CaseResult = {
@@ -135,6 +169,7 @@ export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
     peerSpread: quantile(theirs, 0.75) - quantile(theirs, 0.25),
     firstMs, peerFirstMs, ratio: peerMs / ms, peerDiff, referenceDiff, counts,
   };
+  if (Object.keys(variants).length > 0) result.variants = variants;
   if (c.flops) {
     result.gflops = c.flops / ms / 1e6;
     result.peerGflops = c.flops / peerMs / 1e6;
@@ -144,6 +179,12 @@ export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
     result.peerGbps = c.bytes / peerMs / 1e6;
   }
   return result;
+}
+
+/** One result as a console line, as soon as it is measured (Node and the --browser run print the same). */
+export function resultLine(r: CaseResult): string {
+  const variants = Object.entries(r.variants ?? {}).map(([label, v]) => `   ${label} ${v.onMs.toFixed(2)} ms (${(v.offMs / v.onMs).toFixed(2)}×)`).join('');
+  return `${r.kind.padEnd(18)} ${r.name.padEnd(44)} wgrad ${r.ms.toFixed(2).padStart(9)} ms   tfjs ${r.peerMs.toFixed(2).padStart(9)} ms   ratio ${r.ratio.toFixed(2)}${variants}`;
 }
 
 function rate(r: CaseResult, peer: boolean): string {
@@ -162,6 +203,26 @@ export function markdownTable(results: CaseResult[]): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/**
+ * Each variant side by side with wgrad's default way, per case: the table
+ * against the tuned configurations, the workgroup-memory kernels against
+ * the subgroup ones (both timed in alternating rounds).
+ */
+export function variantsTable(results: CaseResult[]): string {
+  const labels = [...new Set(results.flatMap((r) => Object.keys(r.variants ?? {})))];
+  if (labels.length === 0) return '';
+  const names: Record<string, [string, string]> = { tuned: ['table ms', 'tuned ms'], subgroups: ['workgroup memory ms', 'subgroups ms'] };
+  const head = labels.flatMap((label) => [...(names[label] ?? [`without ${label} ms`, `${label} ms`]), `${label} speed-up`]);
+  const rows = results.filter((r) => r.variants).map((r) => {
+    const cells = labels.flatMap((label) => {
+      const v = r.variants![label];
+      return v ? [v.offMs.toFixed(2), v.onMs.toFixed(2), `${(v.offMs / v.onMs).toFixed(2)}×`] : ['', '', ''];
+    });
+    return `| ${r.kind} | ${r.name} | ${cells.join(' | ')} |`;
+  });
+  return [`| kernel | case | ${head.join(' | ')} |`, `|---|---|${head.map(() => '---:').join('|')}|`, ...rows].join('\n');
 }
 
 /** Dispatches per training step: wgrad's dispatches and bind groups, tfjs's kernels. */

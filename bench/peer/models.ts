@@ -138,10 +138,27 @@ function tfDcgan(tf: Tfjs, c: DcganConfig, batch: number, lr: number) {
   };
 }
 
-/** DCGAN's training step: 'tiny' at batch 8 with --quick, 64×64 'base' at batch 64 otherwise. */
-export function dcganStepCase(tf: Tfjs, quick: boolean): Case {
+/**
+ * The three training steps' configs: DCGAN 'tiny', VAE 'tiny' and U-Net
+ * 'tiny' 16×16 at batch 8 with --quick; 64×64 DCGAN 'base', VAE 'small' and
+ * U-Net 'small' 32×32 at batch 64 otherwise. `npm run bench -- --json`
+ * writes them, so the PyTorch bench (bench/device/torch_bench.py) builds
+ * the same nets.
+ */
+export function benchModelConfigs(quick: boolean) {
   const batch = quick ? 8 : 64;
-  const config = dcganTrainConfig(quick ? 'tiny' : 'base', { channels: 3, data: 'shapes', batch, seed: 0, recipe: 'paper' }); // the peer builds the paper's nets
+  return {
+    // the peer builds the paper's nets
+    dcgan: dcganTrainConfig(quick ? 'tiny' : 'base', { channels: 3, data: 'shapes', batch, seed: 0, recipe: 'paper' }),
+    vae: vaeTrainConfig(quick ? 'tiny' : 'small', { channels: 1, data: 'mnist', batch, seed: 0 }),
+    unet: diffusionTrainConfig(quick ? 'tiny' : 'small', { channels: 1, imageSize: quick ? 16 : 32, classes: 0, data: 'mnist', batch, seed: 0 }),
+  };
+}
+
+/** DCGAN's training step (config: benchModelConfigs). */
+export function dcganStepCase(tf: Tfjs, quick: boolean): Case {
+  const config = benchModelConfigs(quick).dcgan;
+  const batch = config.batch;
   const trainer = new DcganTrainer(config);
   const s = config.imageSize;
   const realData = normalArray(batch * 3 * s * s).map((v) => Math.tanh(v));
@@ -230,10 +247,10 @@ function tfVae(tf: Tfjs, c: VaeConfig, batch: number, lr: number) {
   };
 }
 
-/** The VAE's training step on mnist-shaped data: 'tiny' at batch 8 with --quick, 'small' at batch 64 otherwise. */
+/** The VAE's training step on mnist-shaped data (config: benchModelConfigs). */
 export function vaeStepCase(tf: Tfjs, quick: boolean): Case {
-  const batch = quick ? 8 : 64;
-  const config = vaeTrainConfig(quick ? 'tiny' : 'small', { channels: 1, data: 'mnist', batch, seed: 0 });
+  const config = benchModelConfigs(quick).vae;
+  const batch = config.batch;
   const trainer = new VaeTrainer(config);
   const s = config.imageSize;
   const data = normalArray(batch * s * s).map((v) => Math.tanh(v));
@@ -266,9 +283,8 @@ export function vaeStepCase(tf: Tfjs, quick: boolean): Case {
  * with --quick, 'small' 32×32 at batch 64 otherwise; unconditional.
  */
 export async function unetStepCase(tf: Tfjs, quick: boolean): Promise<Case> {
-  const batch = quick ? 8 : 64;
-  const size = quick ? 16 : 32;
-  const config = diffusionTrainConfig(quick ? 'tiny' : 'small', { channels: 1, imageSize: size, classes: 0, data: 'mnist', batch, seed: 0 });
+  const config = benchModelConfigs(quick).unet;
+  const { batch, imageSize: size } = config;
   const trainer = new DiffusionTrainer(config);
   const data = normalArray(batch * size * size).map((v) => Math.tanh(v));
   const real = wg.tensor(data, [batch, 1, size, size]);

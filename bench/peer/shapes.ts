@@ -37,7 +37,8 @@ const conv = (name: string, batch: number, inC: number, outC: number, size: numb
 
 const FULL: BenchShapes = {
   matmul: [
-    ...[256, 512, 1024, 2048].map((s) => ({ name: `square ${s}`, batch: 1, m: s, k: s, n: s })),
+    // 4096³ (137 GFLOP) is the one set against the GPU's f32 peak (bench/device/)
+    ...[256, 512, 1024, 2048, 4096].map((s) => ({ name: `square ${s}`, batch: 1, m: s, k: s, n: s })),
     { name: 'VAE fc: 64×2048 @ 2048×256', batch: 1, m: 64, k: 2048, n: 256 },
     { name: 'U-Net time MLP: 32×128 @ 128×512', batch: 1, m: 32, k: 128, n: 512 },
     { name: 'U-Net attention QKᵀ: 32 × (64×64 @ 64×64)', batch: 32, m: 64, k: 64, n: 64 },
@@ -89,6 +90,25 @@ export function benchShapes(quick: boolean): BenchShapes {
 /** A conv shape's label with its (possibly scaled) numbers. */
 export function convLabel(s: ConvShape): string {
   return `${s.name.split(':')[0]}: b${s.batch} ${s.inC}→${s.outC} ${s.size}² k${s.k}s${s.stride}`;
+}
+
+/** A batchnorm case's label: its name with the (possibly scaled) shape. */
+export function batchnormLabel(s: { name: string; shape: number[] }): string {
+  return s.name.replace(/\[.*\]/, `[${s.shape.join(', ')}]`);
+}
+
+/**
+ * The shapes with each case's label as the results name it (the PyTorch
+ * bench, bench/device/torch_bench.py, reads them from the JSON).
+ */
+export function labelledShapes(quick: boolean) {
+  const s = benchShapes(quick);
+  return {
+    matmul: s.matmul.map((m) => ({ ...m, label: m.name })),
+    conv: s.conv.map((c) => ({ ...c, label: convLabel(c) })),
+    convT: s.convT.map((c) => ({ ...c, label: convLabel(c) })),
+    batchnorm: s.batchnorm.map((b) => ({ ...b, label: batchnormLabel(b) })),
+  };
 }
 
 export function convOutSize(s: ConvShape): number {

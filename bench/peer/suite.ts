@@ -3,7 +3,7 @@
 // checks, times and disposes each case in turn.
 import { kernelCases, type Case } from './cases';
 import { dcganStepCase, unetStepCase, vaeStepCase } from './models';
-import { measure, type CaseResult } from './harness';
+import { measure, type CaseResult, type Variant } from './harness';
 import type { Tfjs } from './tfjs';
 
 export interface CaseBuilder {
@@ -26,9 +26,15 @@ const CONV_KINDS = ['conv2d', 'conv2d dgrad', 'conv2d wgrad'];
 
 export interface SuiteOptions {
   quick: boolean;
-  /** matches a case's "kind name", case-insensitive (e.g. 'wgrad', 'U-Net', 'conv2d dgrad DCGAN64'); '' for all */
+  /**
+   * matches a case's "kind name", case-insensitive (e.g. 'wgrad', 'U-Net',
+   * 'conv2d dgrad DCGAN64'); several terms separated by commas match a case
+   * that any of them matches; '' for all
+   */
   filter: string;
   rounds: number;
+  /** other ways of running wgrad's side, timed against its default (harness.ts) */
+  variants?: Variant[];
   /** each result as soon as it is measured */
   onResult?: (r: CaseResult) => void;
   /** a case that could not be built, checked or timed; the suite goes on */
@@ -37,8 +43,8 @@ export interface SuiteOptions {
 
 /** Runs the matching cases one after the other; returns their results and how many failed. */
 export async function runSuite(tf: Tfjs, o: SuiteOptions): Promise<{ results: CaseResult[]; failures: number }> {
-  const filter = o.filter.toLowerCase();
-  const matches = (text: string) => text.toLowerCase().includes(filter);
+  const terms = o.filter.toLowerCase().split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  const matches = (text: string) => terms.length === 0 || terms.some((t) => text.toLowerCase().includes(t));
   const results: CaseResult[] = [];
   let failures = 0;
   for (const builder of benchBuilders(tf, o.quick)) {
@@ -58,7 +64,7 @@ export async function runSuite(tf: Tfjs, o: SuiteOptions): Promise<{ results: Ca
         continue;
       }
       try {
-        const r = await measure(c, { rounds: o.rounds, warmup: o.quick ? 1 : 3, minRoundMs: o.quick ? 0 : 50 });
+        const r = await measure(c, { rounds: o.rounds, warmup: o.quick ? 1 : 3, minRoundMs: o.quick ? 0 : 50, variants: o.variants });
         results.push(r);
         o.onResult?.(r);
       } catch (error) {

@@ -8,6 +8,11 @@ import type * as TF from '@tensorflow/tfjs';
 
 export type Tfjs = typeof TF;
 
+// The device bundle (bench/device/vite.config.ts) defines this as true and
+// inlines tfjs: a bundler resolves tfjs's ESM build, which Node alone does not.
+declare const __BENCH_INLINE_TFJS__: boolean;
+const inlineTfjs = typeof __BENCH_INLINE_TFJS__ !== 'undefined' && __BENCH_INLINE_TFJS__;
+
 let loaded: Tfjs | null = null;
 
 /** tfjs on its WebGPU backend; throws naming what is missing if that backend does not start. */
@@ -21,8 +26,13 @@ export async function loadTfjs(): Promise<Tfjs> {
     Object.assign(globalThis, globals);
     // The adapter the wgrad runtime found: init() has already set VK_ICD_FILENAMES when it needed to.
     (globalThis as { navigator?: unknown }).navigator = { gpu: create([]) };
-    tf = require('@tensorflow/tfjs') as Tfjs;
-    require('@tensorflow/tfjs-backend-webgpu');
+    if (inlineTfjs) {
+      tf = await import('@tensorflow/tfjs');
+      await import('@tensorflow/tfjs-backend-webgpu');
+    } else {
+      tf = require('@tensorflow/tfjs') as Tfjs;
+      require('@tensorflow/tfjs-backend-webgpu');
+    }
   } else {
     tf = await import('@tensorflow/tfjs');
     await import('@tensorflow/tfjs-backend-webgpu');
