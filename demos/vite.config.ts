@@ -20,6 +20,8 @@ export const DEMO_PORT = 5190; // playwright.config.ts points at this port
 
 export default defineConfig({
   root: here,
+  // Relative URLs: the built site works from any path. GitHub Pages serves it
+  // under /wgrad/ (.github/workflows/pages.yml); tests/site.test.ts checks that.
   base: './',
   cacheDir: fileURLToPath(new URL('../node_modules/.vite-demos', import.meta.url)),
   server: {

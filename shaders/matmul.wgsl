@@ -26,6 +26,10 @@ struct Params {
   k: u32,
   a_batch_stride: u32,
   b_batch_stride: u32,
+  // A grid over maxComputeWorkgroupsPerDimension (65535) along an axis runs
+  // as several dispatches, each told where its blocks start: column
+  // blocks (x), row blocks (y), batch entries (z).
+  block_offset: vec3u,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -71,9 +75,9 @@ fn store_row(base: u32, row: u32, col: u32, v: vec4f) {
 fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let bm = WG_Y * TM;
   let bn = WG_X * TN;
-  let row0 = wid.y * bm;
-  let col0 = wid.x * bn;
-  let z = wid.z;
+  let row0 = (wid.y + p.block_offset.y) * bm;
+  let col0 = (wid.x + p.block_offset.x) * bn;
+  let z = wid.z + p.block_offset.z;
   let a_base = z * p.a_batch_stride;
   let b_base = z * p.b_batch_stride;
   let t = lid.y * WG_X + lid.x;

@@ -226,6 +226,35 @@ describe('work over one dispatch\'s workgroups per axis runs in pieces', () => {
   }
 });
 
+describe('a matmul grid over the per-axis workgroup limit runs as several dispatches', () => {
+  it('batched, with row and column blocks over the limit, matches the CPU reference (limit lowered to 3)', async () => {
+    const gpu = getBackend('webgpu') as WebGpuBackend;
+    const ctx = gpu.ctx;
+    // [5, 300, 20] @ [20, 200]: 5 batch entries, 300 rows (5 blocks of 64), 200 columns (4 blocks of 64), B shared
+    const run = (backend: BackendName) => withBackend(backend, () => wg.scope(() => {
+      wg.seed(4);
+      return wg.keep(wg.randn([5, 300, 20]).matmul(wg.randn([20, 200])));
+    }));
+    const want = await run('cpu').toArray();
+    const normal = ctx.maxGroupsPerAxis;
+    ctx.maxGroupsPerAxis = 3;
+    const before = ctx.dispatches;
+    let got: Float32Array;
+    try {
+      got = await run('webgpu').toArray();
+    } finally {
+      ctx.maxGroupsPerAxis = normal;
+    }
+    expect(ctx.dispatches - before).toBeGreaterThanOrEqual(8); // 2 × 2 × 2 pieces, and the randn fills
+    let [scale, err] = [0, 0];
+    want.forEach((w, j) => {
+      scale = Math.max(scale, Math.abs(w));
+      err = Math.max(err, Math.abs(got[j] - w));
+    });
+    expect(err / scale).toBeLessThan(1e-5);
+  });
+});
+
 describe('sampling many images is a loop, not one buffer', () => {
   it('sampleInPieces draws SAMPLE_PIECE latents at a time and keeps their order', async () => {
     const counts: number[] = [];

@@ -10,6 +10,7 @@ import * as wg from '../src/node';
 import { getBackend } from '../src/runtime';
 import type { Backend, NormGeometry, Storage } from '../src/backend/backend';
 import type { WebGpuBackend } from '../src/backend/webgpu';
+import { convCandidates, planConv, tableConvChoice } from '../src/backend/webgpu/conv';
 
 let gpu: WebGpuBackend;
 let hasSubgroups = false;
@@ -67,10 +68,6 @@ for (const [path, on] of PATHS) {
   describe(`${path} kernels match the CPU reference`, () => {
     const skip = () => on && !hasSubgroups;
 
-    afterAll(() => {
-      if (on && hasSubgroups) expect(shadersUsed()).toEqual(expect.arrayContaining(['reduce_subgroups', 'softmax_subgroups', 'batchnorm_subgroups']));
-    });
-
     it('sum, max and min of long rows, NaN kept', async () => {
       if (skip()) return;
       gpu.subgroups = on;
@@ -117,3 +114,28 @@ for (const [path, on] of PATHS) {
     });
   });
 }
+
+describe('split-K sums with a subgroup per weight (a tuning candidate)', () => {
+  it('adds the same weight gradient as the CPU reference', async () => {
+    if (!hasSubgroups) return;
+    gpu.subgroups = true;
+    const geo = {
+      batch: 4, inChannels: 2, inH: 32, inW: 32, outChannels: 4, outH: 32, outW: 32,
+      kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1,
+    };
+    const table = tableConvChoice('weightGrad', geo);
+    expect(planConv('weightGrad', geo, table).splits).toBeGreaterThan(1);
+    const withSubgroups = { ...table, sum: 'subgroups' as const };
+    expect(convCandidates('weightGrad', geo, true)).toContainEqual(withSubgroups);
+    expect(convCandidates('weightGrad', geo, false)).not.toContainEqual(withSubgroups);
+    const x = values(4 * 2 * 32 * 32, 7);
+    const dy = values(4 * 4 * 32 * 32, 8);
+    const e = await compare((b, [tdy, tx]) => (b === gpu ? gpu.conv('weightGrad', tdy, tx, geo, withSubgroups) : b.conv2dWeightGrad(tx, tdy, geo)), [dy, x]);
+    expect(e).toBeLessThan(1e-5);
+  });
+});
+
+it('the subgroup kernels are the ones that ran above', () => {
+  if (!hasSubgroups) return;
+  expect(shadersUsed()).toEqual(expect.arrayContaining(['reduce_subgroups', 'softmax_subgroups', 'batchnorm_subgroups', 'sum_splits_subgroups']));
+});

@@ -16,8 +16,10 @@
 // (bench/RESULTS.md has the table). The narrow tile's TILE_K went from 16
 // to 8 after DCGAN's 1-channel layers (n = 1, k = 32, batch 64): the
 // transposed conv 8→1 to 32×32 took 450 ms with 16, 280 with 8; the conv
-// 1→8 100 and 60. Re-measure on a real GPU (the
-// benchmarks issue): there the wide tile's reuse should matter more.
+// 1→8 100 and 60. This table is the default and the tuner's first
+// candidate: on any adapter `wgrad tune` (or WGRAD_TUNE=on) times every
+// tile, conv2d_thin for narrow GEMMs and other split-K targets per shape,
+// and keeps the fastest (tune.ts; docs/TUNING.md has what it chose here).
 import type { ConvGeometry } from '../backend';
 import type { Overrides } from './pipelines';
 
@@ -64,6 +66,8 @@ export interface ConvChoice {
   tile: ConvTileName | 'thin';
   /** wgrad: workgroups to aim for before splitting k stops (WGRAD_TARGET_WORKGROUPS in the table) */
   target?: number;
+  /** wgrad split more than once: add the splits with a subgroup per weight (sum_splits_subgroups.wgsl) */
+  sum?: 'subgroups';
 }
 
 function tileFor(m: number, n: number): ConvTileName {
@@ -129,9 +133,10 @@ export function tableConvChoice(mode: ConvMode, geo: ConvGeometry): ConvChoice {
 /**
  * What the tuner tries for `mode` on `geo`, the table's choice first: every
  * tile, conv2d_thin for narrow GEMMs, and for wgrad the table's tile with
- * fewer and with more splits.
+ * fewer and with more splits, and (where the device has subgroups and the
+ * table splits k) the splits added by subgroups.
  */
-export function convCandidates(mode: ConvMode, geo: ConvGeometry): ConvChoice[] {
+export function convCandidates(mode: ConvMode, geo: ConvGeometry, subgroups = false): ConvChoice[] {
   const table = tableConvChoice(mode, geo);
   const [, n] = gemmOf(mode, geo);
   const target = mode === 'weightGrad' ? { target: WGRAD_TARGET_WORKGROUPS } : {};
@@ -139,7 +144,8 @@ export function convCandidates(mode: ConvMode, geo: ConvGeometry): ConvChoice[] 
   for (const tile of Object.keys(CONV_TILES) as ConvTileName[]) all.push({ tile, ...target });
   if (mode !== 'weightGrad' && n <= THIN_CANDIDATE_COLUMNS) all.push({ tile: 'thin' });
   if (mode === 'weightGrad') for (const other of WGRAD_TUNED_TARGETS) all.push({ tile: table.tile, target: other });
-  return all.filter((choice, i) => all.findIndex((c) => c.tile === choice.tile && c.target === choice.target) === i);
+  if (mode === 'weightGrad' && subgroups && planConv(mode, geo, table).splits > 1) all.push({ ...table, sum: 'subgroups' });
+  return all.filter((choice, i) => all.findIndex((c) => c.tile === choice.tile && c.target === choice.target && c.sum === choice.sum) === i);
 }
 
 /** How to run `mode` for `geo`: the table's choice, or `choice` (the tuner's, or the benchmark's tile sweep). */

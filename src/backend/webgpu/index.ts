@@ -264,7 +264,6 @@ export class WebGpuBackend implements Backend {
       this.release(out);
       return this.full(batch * m * n, 0);
     }
-    if (batch > 65535) throw new Error(`matmul: batch of ${batch} is more than the 65535 the GPU grid takes`);
     // A small output gets a workgroup no larger than it: an 8 × 32 output in the default 64 × 64
     // tile would leave 15 of 16 threads multiplying zeros.
     const [tn, tm] = [shaderConstant('matmul', 'TN'), shaderConstant('matmul', 'TM')];
@@ -281,13 +280,22 @@ export class WebGpuBackend implements Backend {
       run: ([ta, tb], c) => this.matmul(ta, tb, args, c),
     })) ?? table;
     const [wgX, wgY] = [Number(choice.WG_X), Number(choice.WG_Y)];
-    this.ctx.dispatch({
-      shader: 'matmul', entry: 'matmul',
-      overrides: { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K) },
-      params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride },
-      buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
-      groups: [Math.ceil(n / (wgX * tn)), Math.ceil(m / (wgY * tm)), batch],
-    });
+    // A grid longer than one dispatch takes along an axis (65535 by default) runs as several, each told its first blocks.
+    const grid = [Math.ceil(n / (wgX * tn)), Math.ceil(m / (wgY * tm)), batch];
+    const most = this.ctx.maxGroupsPerAxis;
+    for (let z = 0; z < grid[2]; z += most) {
+      for (let y = 0; y < grid[1]; y += most) {
+        for (let x = 0; x < grid[0]; x += most) {
+          this.ctx.dispatch({
+            shader: 'matmul', entry: 'matmul',
+            overrides: { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K) },
+            params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride, block_offset: [x, y, z] },
+            buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
+            groups: [Math.min(most, grid[0] - x), Math.min(most, grid[1] - y), Math.min(most, grid[2] - z)],
+          });
+        }
+      }
+    }
     return out;
   }
 
@@ -320,7 +328,7 @@ export class WebGpuBackend implements Backend {
     const shape = convShape(geo);
     const choice = force ?? (this.tuner.choose(`conv.${mode}`, shape, () => ({
       kernel: `conv.${mode}`, shape, inputs: [a.size, b.size],
-      candidates: convCandidates(mode, geo) as unknown as TuneChoice[],
+      candidates: convCandidates(mode, geo, this.subgroups) as unknown as TuneChoice[],
       run: ([ta, tb], c) => this.conv(mode, ta, tb, geo, c as unknown as ConvChoice),
     })) as unknown as ConvChoice | null) ?? undefined;
     const plan = planConv(mode, geo, choice);
@@ -345,10 +353,20 @@ export class WebGpuBackend implements Backend {
       });
     }
     if (layers !== out) {
-      this.ctx.dispatch({
-        shader: 'conv2d', entry: 'sum_splits', params: plan.params,
-        buffers: { a: layers.buffer, out: out.buffer }, groups: gridFor(plan.total, shaderConstant('conv2d', 'WG')),
-      });
+      if (choice?.sum === 'subgroups' && this.subgroups) {
+        // a subgroup per weight; the grid is sized for the adapter's largest subgroups (128 where it does not say)
+        const largest = (this.ctx.adapterInfo as { subgroupMaxSize?: number }).subgroupMaxSize ?? 128;
+        const perGroup = Math.max(1, shaderConstant('sum_splits_subgroups', 'WG') / largest);
+        this.ctx.dispatch({
+          shader: 'sum_splits_subgroups', entry: 'sum_splits', params: plan.params,
+          buffers: { a: layers.buffer, out: out.buffer }, groups: gridFor(plan.total, perGroup),
+        });
+      } else {
+        this.ctx.dispatch({
+          shader: 'conv2d', entry: 'sum_splits', params: plan.params,
+          buffers: { a: layers.buffer, out: out.buffer }, groups: gridFor(plan.total, shaderConstant('conv2d', 'WG')),
+        });
+      }
       this.release(layers);
     }
     return out;
