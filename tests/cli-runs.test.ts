@@ -15,6 +15,8 @@ import { encodePng } from '../src/train/picture';
 const root = new URL('..', import.meta.url).pathname;
 // the smallest DCGAN run the CLI makes: a few hundred ms a step on SwiftShader
 const TINY = ['train', 'dcgan', '--config', 'tiny', '--batch', '2', '--quiet'];
+/** For the tests of what the command does with its folders, files and flags: the CPU reference starts and steps faster than SwiftShader. */
+const TINY_CPU = [...TINY, '--backend', 'cpu'];
 
 function wgrad(args: string[]) {
   const r = spawnSync(process.execPath, ['bin/wgrad.js', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
@@ -65,7 +67,7 @@ describe('stopping wgrad train', () => {
 
   it('a parent killed outright (SIGKILL) takes the training child with it, which keeps a checkpoint', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wgrad-kill-'));
-    const parent = spawn(process.execPath, ['bin/wgrad.js', ...TINY, '--steps', '1000', '--checkpoint-every', '1000', '--sample-every', '1000', '--out', out], { cwd: root, stdio: 'ignore' });
+    const parent = spawn(process.execPath, ['bin/wgrad.js', ...TINY_CPU, '--steps', '1000', '--checkpoint-every', '1000', '--sample-every', '1000', '--out', out], { cwd: root, stdio: 'ignore' });
     await waitForSteps(out, 2);
     parent.kill('SIGKILL');
     await sleep(5000);
@@ -79,7 +81,7 @@ describe('stopping wgrad train', () => {
 describe('re-running a training command', () => {
   it('--resume appended to the run\'s own command goes on; a flag that differs is refused, naming both values', () => {
     const out = mkdtempSync(join(tmpdir(), 'wgrad-resume-'));
-    const command = [...TINY, '--lr', '0.001', '--out', out, '--sample-every', '10'];
+    const command = [...TINY_CPU, '--lr', '0.001', '--out', out, '--sample-every', '10'];
     expect(wgrad([...command, '--steps', '2']).code).toBe(0);
     const resume = ['--resume', join(out, 'checkpoint.safetensors')];
     const again = wgrad([...command, '--steps', '3', ...resume]);
@@ -98,19 +100,19 @@ describe('re-running a training command', () => {
 
   it('a new run into a folder that holds one is refused (nothing changes), goes to a fresh folder with --new-folder, replaces it with --overwrite', () => {
     const out = mkdtempSync(join(tmpdir(), 'wgrad-folder-'));
-    expect(wgrad([...TINY, '--steps', '2', '--out', out]).code).toBe(0);
+    expect(wgrad([...TINY_CPU, '--steps', '2', '--out', out]).code).toBe(0);
     const before = readFileSync(join(out, 'checkpoint.safetensors'));
-    const refused = wgrad([...TINY, '--steps', '1', '--out', out]);
+    const refused = wgrad([...TINY_CPU, '--steps', '1', '--out', out]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${out} already holds a run`);
     expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(before)).toBe(true);
 
-    const fresh = spawnSync(process.execPath, ['bin/wgrad.js', ...TINY.filter((a) => a !== '--quiet'), '--json', '--steps', '1', '--out', out, '--new-folder'], { cwd: root, encoding: 'utf8' });
+    const fresh = spawnSync(process.execPath, ['bin/wgrad.js', ...TINY_CPU.filter((a) => a !== '--quiet'), '--json', '--steps', '1', '--out', out, '--new-folder'], { cwd: root, encoding: 'utf8' });
     expect(fresh.status).toBe(0);
     expect(savedStep(`${out}-2`)).toBe(1);
     expect(readFileSync(join(out, 'checkpoint.safetensors')).equals(before)).toBe(true);
 
-    expect(wgrad([...TINY, '--steps', '1', '--out', out, '--overwrite']).code).toBe(0);
+    expect(wgrad([...TINY_CPU, '--steps', '1', '--out', out, '--overwrite']).code).toBe(0);
     expect(savedStep(out)).toBe(1);
     expect(metricSteps(out)).toEqual([1]);
   });
@@ -182,7 +184,7 @@ describe('file errors name the path and what to do', () => {
     const disk = mountTmpfs('size=256k'); // the tiny DCGAN's checkpoint is about 850 KB
     expect(disk).not.toBeNull();
     const out = join(disk!, 'run');
-    const r = wgrad([...TINY, '--steps', '2', '--checkpoint-every', '1', '--sample-every', '1', '--out', out]);
+    const r = wgrad([...TINY_CPU, '--steps', '2', '--checkpoint-every', '1', '--sample-every', '1', '--out', out]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`cannot write ${join(out, 'checkpoint.safetensors')}: the disk is full; free some space or write somewhere else (ENOSPC)`);
     const left = execSync(`find ${disk} -name '*.partial'`, { encoding: 'utf8' });
@@ -194,7 +196,7 @@ describe('file errors name the path and what to do', () => {
     expect(disk).not.toBeNull();
     const out = join(disk!, 'run');
     execSync(`mkdir ${out} && mount -o remount,ro ${disk}`);
-    const r = wgrad([...TINY, '--steps', '1', '--out', out]);
+    const r = wgrad([...TINY_CPU, '--steps', '1', '--out', out]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`cannot (create the folder|write) ${out}/\\S+: the file system is read-only; write somewhere else \\(EROFS\\)`));
     expect(r.stderr).not.toMatch(/ENOENT/);
@@ -208,7 +210,7 @@ describe('a folder of photos', () => {
     for (const name of ['b.png', 'c.png', 'd.png', 'e.png']) writeFileSync(join(folder, name), png);
     writeFileSync(join(folder, 'a-broken.png'), 'not a png');
     const out = mkdtempSync(join(tmpdir(), 'wgrad-photos-run-'));
-    const r = wgrad([...TINY, '--data', `images:${folder}`, '--steps', '1', '--out', out, '--overwrite']);
+    const r = wgrad([...TINY_CPU, '--data', `images:${folder}`, '--steps', '1', '--out', out, '--overwrite']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.match(/skipping .*a-broken\.png/g)?.length).toBe(1);
   });
