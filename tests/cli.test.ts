@@ -34,6 +34,9 @@ describe('wgrad info', () => {
     expect(r.stdout).toMatch(/maxStorageBufferBindingSize/);
     expect(r.stdout).toMatch(/64×64 @ 64×64: max \|webgpu - cpu reference\| = \S+ .* ok/);
     expect(r.stdout).toMatch(/GFLOP\/s/);
+    // SwiftShader has both features, and its subgroups pass the layout check
+    expect(r.stdout).toMatch(/^features\s+timestamp-query, subgroups \(subgroup kernels in use\)$/m);
+    expect(r.stdout).toMatch(/^tuning\s+cached: /m);
     expect(r.stderr).not.toMatch(/XDG_RUNTIME_DIR/);
   });
 

@@ -241,9 +241,13 @@ export function summary(results: CaseResult[]): string {
   const kinds = [...new Set(results.map((r) => r.kind))];
   return kinds
     .map((kind) => {
-      const rs = results.filter((r) => r.kind === kind).map((r) => r.ratio);
-      const geo = Math.exp(rs.reduce((a, r) => a + Math.log(r), 0) / rs.length);
-      return `${kind.padEnd(20)} ratio geomean ${geo.toFixed(2)}, worst ${Math.min(...rs).toFixed(2)} over ${rs.length} case${rs.length > 1 ? 's' : ''}`;
+      const ofKind = results.filter((r) => r.kind === kind);
+      const rs = ofKind.map((r) => r.ratio);
+      const geomean = (values: number[]) => Math.exp(values.reduce((a, r) => a + Math.log(r), 0) / values.length);
+      // against tfjs with the tuned configurations, where they were timed: the peer's ms over wgrad's tuned ms
+      const tuned = ofKind.filter((r) => r.variants?.tuned).map((r) => r.peerMs / r.variants!.tuned.onMs);
+      const withTuned = tuned.length === rs.length ? `; tuned: geomean ${geomean(tuned).toFixed(2)}, worst ${Math.min(...tuned).toFixed(2)}` : '';
+      return `${kind.padEnd(20)} ratio geomean ${geomean(rs).toFixed(2)}, worst ${Math.min(...rs).toFixed(2)} over ${rs.length} case${rs.length > 1 ? 's' : ''}${withTuned}`;
     })
     .join('\n');
 }

@@ -5,6 +5,7 @@ import * as wg from '../node/index';
 import { getBackend, withBackend } from '../runtime';
 import { matmulRaw } from '../ops/matmul';
 import { Tensor } from '../tensor';
+import type { WebGpuBackend } from '../backend/webgpu';
 
 function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(n % 2 ** 30 ? 1 : 0)} GiB`;
@@ -34,6 +35,13 @@ export async function info(options: { size: number; backend: 'auto' | 'webgpu' |
   line('adapter', `${adapter.vendor} ${adapter.architecture} (${adapter.description || adapter.device})`);
   for (const [key, value] of Object.entries(adapter.limits)) {
     line('', `${key.padEnd(36)}${key.endsWith('Size') ? formatBytes(value) : value}`);
+  }
+  if (name === 'webgpu') {
+    const gpu = getBackend('webgpu') as WebGpuBackend;
+    const features = ['timestamp-query', 'subgroups'].filter((f) => gpu.ctx.device.features.has(f as GPUFeatureName));
+    line('features', `${features.join(', ') || 'none of timestamp-query, subgroups'}${gpu.subgroups ? ' (subgroup kernels in use)' : ''}`);
+    const tuned = gpu.tuner.known.length;
+    line('tuning', `${gpu.tuner.mode}: ${tuned ? `${tuned} kernel shapes tuned for this adapter` : 'no tuned shapes yet (`wgrad tune` makes them)'}`);
   }
 
   const n = options.size;
