@@ -2,35 +2,15 @@
 // exactly as `wgrad sample dcgan` does (same seed, same noise, same images).
 import * as wg from '../src/index';
 import { normalArray } from '../src/random';
-import { DCGAN_CONFIGS, type DcganConfigName } from '../src/models/dcgan';
-import { DCGAN_RUNS, DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
+import { DCGAN_MODEL, type DcganTrainer } from '../src/train/dcgan';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { drawImages, pixelCanvas } from './train/canvas';
 import type { ModelKind } from './train/model-kind';
 import { TrainingPage } from './train/training-page';
 
 const dcgan: ModelKind<DcganTrainer> = {
-  kind: 'dcgan',
-  configNames: Object.keys(DCGAN_CONFIGS),
-  lossNames: ['lossD', 'lossG'],
-  defaultLr: (name) => DCGAN_RUNS[name as DcganConfigName].lr,
-  defaultBatch: (name) => DCGAN_RUNS[name as DcganConfigName].batch,
+  model: DCGAN_MODEL,
   defaultSampleEvery: (onCpu) => (onCpu ? 5 : 25),
-  imageSize: (name) => DCGAN_CONFIGS[name as DcganConfigName].imageSize,
-  create: ({ configName, data, dataset, batch, lr, seed, params }) => {
-    const samples = params.get('samples');
-    return new DcganTrainer(dcganTrainConfig(configName, {
-      channels: dataset.channels, data, batch, lr, seed, samples: samples === null ? undefined : Number(samples),
-    }));
-  },
-  fromCheckpoint: (bytes, source) => DcganTrainer.fromCheckpoint(bytes, source),
-  trainStep: (trainer, loader) => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
-  sampleGrid: (trainer) => trainer.sample(),
-  fineTune: (source, { data, batch }) => {
-    const tuned = new DcganTrainer({ ...source.config, data, batch, seed: 0 });
-    tuned.loadWeightsFrom(source);
-    return tuned;
-  },
 };
 
 /**

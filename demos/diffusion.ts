@@ -2,26 +2,17 @@
 // x_t and the predicted x̂_0 at every step, with DDPM or DDIM. Sampling with
 // a seed draws the same noise as `wgrad sample diffusion --seed`.
 import * as wg from '../src/index';
-import { UNET_CONFIGS, type UnetConfigName } from '../src/models/unet';
 import { sampleDdim, sampleDdpm, type SampleResult } from '../src/models/diffusion';
-import { DIFFUSION_RUNS, DiffusionTrainer, classRows, diffusionTrainConfig, gridColumns } from '../src/train/diffusion';
+import { DIFFUSION_MODEL, classRows, gridColumns, type DiffusionSetup, type DiffusionTrainer } from '../src/train/diffusion';
 import { imageGrid } from '../src/train/picture';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { canvasPixels, drawImages, drawPicture, pixelCanvas } from './train/canvas';
-import type { ModelKind } from './train/model-kind';
+import { baseSetup, optionalNumber, type ModelKind } from './train/model-kind';
 import { TrainingPage } from './train/training-page';
 
-function optionalInt(params: URLSearchParams, name: string): number | undefined {
-  const raw = params.get(name);
-  return raw === null ? undefined : Number(raw);
-}
-
 const diffusion: ModelKind<DiffusionTrainer> = {
-  kind: 'diffusion',
-  configNames: Object.keys(UNET_CONFIGS),
-  lossNames: ['loss'],
-  defaultLr: (name) => DIFFUSION_RUNS[name as UnetConfigName].lr,
-  defaultBatch: (name, onCpu) => (onCpu ? 16 : DIFFUSION_RUNS[name as UnetConfigName].batch),
+  model: DIFFUSION_MODEL,
+  cpuBatch: 16,
   defaultSampleEvery: (onCpu) => (onCpu ? 20 : 200),
   imageSize: (_name, extra) => Number(extra.size),
   extraSettings: (onCpu, params) => [
@@ -29,28 +20,14 @@ const diffusion: ModelKind<DiffusionTrainer> = {
     { name: 'cond', label: 'Labels', choices: [['on', 'class-conditional'], ['off', 'unconditional']], initial: params.get('cond') === 'off' ? 'off' : 'on' },
   ],
   extraOf: (trainer) => ({ size: String(trainer.config.imageSize), cond: trainer.config.classes > 0 ? 'on' : 'off' }),
-  create: ({ configName, data, dataset, batch, lr, seed, params, extra }) => {
+  setup: (page): DiffusionSetup => {
+    const { dataset, params, extra, onCpu } = page;
     const classes = extra.cond === 'on' ? dataset.classNames.length : 0;
     // On a CPU adapter a grid of 16+ samples costs more than many training steps: a row per class, or 8.
-    let samples = optionalInt(params, 'samples') ?? (wg.onCpuDevice() ? classes || 8 : undefined);
+    let samples = optionalNumber(params, 'samples') ?? (onCpu ? classes || 8 : undefined);
     if (samples !== undefined && classes > 0) samples = Math.ceil(samples / classes) * classes;
-    return new DiffusionTrainer(diffusionTrainConfig(configName, {
-      channels: dataset.channels, imageSize: dataset.size, classes, data, batch, lr, seed, samples,
-      sampleSteps: optionalInt(params, 'sampleSteps'),
-    }));
+    return { ...baseSetup(page), imageSize: dataset.size, classes, samples, sampleSteps: optionalNumber(params, 'sampleSteps') };
   },
-  fromCheckpoint: (bytes, source) => DiffusionTrainer.fromCheckpoint(bytes, source),
-  async trainStep(trainer, loader) {
-    const { batch, channels, imageSize, classes } = trainer.config;
-    const { images, labels } = loader.batch(trainer.step);
-    const x = wg.tensor(images, [batch, channels, imageSize, imageSize]);
-    try {
-      return await trainer.trainStep(x, classes > 0 ? labels : null);
-    } finally {
-      x.dispose();
-    }
-  },
-  sampleGrid: (trainer) => trainer.sample(),
 };
 
 /** Thrown from onStep to stop a sampler run. */

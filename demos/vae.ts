@@ -2,8 +2,7 @@
 // decoded images over the latent plane (the plane of the first two
 // principal directions when the latent has more than two dimensions), and
 // a slider walking between the codes of two held-out images.
-import { VAE_CONFIGS, type VaeConfigName } from '../src/models/vae';
-import { VaeTrainer, vaeTrainConfig, decodeLatents, encodeImages, firstExamples } from '../src/train/vae';
+import { VAE_MODEL, decodeLatents, encodeImages, firstExamples, type VaeTrainer } from '../src/train/vae';
 import { defaultInterpolationMode, latentMap, type LatentMap } from '../src/train/latent';
 import { slerpRows } from '../src/random';
 import { el, pageError, pageReady, startPage } from './common/page';
@@ -12,22 +11,9 @@ import type { ModelKind } from './train/model-kind';
 import { TrainingPage } from './train/training-page';
 
 const vae: ModelKind<VaeTrainer> = {
-  kind: 'vae',
-  configNames: Object.keys(VAE_CONFIGS),
-  lossNames: ['loss', 'recon', 'kl'],
-  defaultLr: () => 1e-3,
-  defaultBatch: (_name, onCpu) => (onCpu ? 32 : 64),
+  model: VAE_MODEL,
+  cpuBatch: 32,
   defaultSampleEvery: (onCpu) => (onCpu ? 5 : 25),
-  imageSize: (name) => VAE_CONFIGS[name as VaeConfigName].imageSize,
-  create: ({ configName, data, dataset, batch, lr, seed, params }) => {
-    const samples = params.get('samples');
-    return new VaeTrainer(vaeTrainConfig(configName, {
-      channels: dataset.channels, data, batch, lr, seed, samples: samples === null ? undefined : Number(samples),
-    }));
-  },
-  fromCheckpoint: (bytes, source) => VaeTrainer.fromCheckpoint(bytes, source),
-  trainStep: (trainer, loader) => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
-  sampleGrid: (trainer) => trainer.sample(),
 };
 
 const DOT_COLOURS = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe'];

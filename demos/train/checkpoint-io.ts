@@ -54,7 +54,7 @@ export class CheckpointIO<T extends TrainerLike> {
     const bytes = await this.bytes();
     const trainer = this.host.slot.require();
     const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
-    const link = el('a', { href: url, download: `${this.host.kind.kind}-${trainer.config.configName}-step${trainer.step}.safetensors` });
+    const link = el('a', { href: url, download: `${this.host.kind.model.kind}-${trainer.config.configName}-step${trainer.step}.safetensors` });
     document.body.append(link);
     link.click();
     link.remove();
@@ -69,11 +69,11 @@ export class CheckpointIO<T extends TrainerLike> {
   async load(bytes: Uint8Array, source: string): Promise<void> {
     const { kind, slot, controls } = this.host;
     await this.host.pause();
-    await slot.replace(() => kind.fromCheckpoint(bytes, source));
+    await slot.replace(() => kind.model.restore(bytes, source));
     const trainer = slot.require();
     const { config } = trainer;
     controls.showTrained(config, kind.extraOf?.(trainer) ?? {});
-    await this.host.adopt(`Loaded ${source}: ${kind.kind} '${config.configName}' at step ${trainer.step}, trained on ${config.data}.`);
+    await this.host.adopt(`Loaded ${source}: ${kind.model.kind} '${config.configName}' at step ${trainer.step}, trained on ${config.data}.`);
   }
 
   /**
@@ -86,11 +86,11 @@ export class CheckpointIO<T extends TrainerLike> {
     const { kind, controls } = this.host;
     const choice = controls.dataChoice();
     const photos = choice === 'photos';
-    const name = pretrainedFor(kind.kind, photos ? 'shapes' : choice);
-    if (!name) throw new Error(`wgrad ships no pretrained ${kind.kind} for ${DATA_LABELS[choice]}`);
+    const name = pretrainedFor(kind.model.kind, photos ? 'shapes' : choice);
+    if (!name) throw new Error(`wgrad ships no pretrained ${kind.model.kind} for ${DATA_LABELS[choice]}`);
     controls.setStatus(`Fetching the pretrained ${name}…`);
     const bytes = await fetchPretrained(name);
-    if (!photos || !kind.fineTune) {
+    if (!photos || !kind.model.fineTune) {
       await this.load(bytes, `pretrained ${name}`);
       return;
     }
@@ -101,13 +101,13 @@ export class CheckpointIO<T extends TrainerLike> {
   private async fineTune(bytes: Uint8Array, name: string): Promise<void> {
     const { kind, slot, photos } = this.host;
     await this.host.pause();
-    const source = kind.fromCheckpoint(bytes, `pretrained ${name}`);
+    const source = kind.model.restore(bytes, `pretrained ${name}`);
     try {
       const { imageSize, channels, batch } = source.config;
       const dataset = await openPageDataset({ choice: 'photos', size: imageSize, channels, split: 'train', seed: 0 }, photos);
       if (dataset.count < 2) throw new Error('fine-tuning needs at least 2 photos');
       await slot.replace(
-        () => kind.fineTune!(source, { data: specOf('photos'), dataset, batch: Math.min(batch, dataset.count) }),
+        () => kind.model.fineTune!(source, { data: specOf('photos'), batch: Math.min(batch, dataset.count), seed: 0 }),
         (tuned) => new Loader(dataset, { batchSize: tuned.config.batch, seed: tuned.config.seed, flip: true }),
       );
     } finally {

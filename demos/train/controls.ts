@@ -5,7 +5,7 @@
 // is the page's (ControlActions), so this file never touches a model.
 import { el } from '../common/page';
 import { DATA_LABELS, choiceOf, type DataChoice } from './data';
-import type { ModelKind, TrainConfigBase, TrainerLike } from './model-kind';
+import { configNames, defaultLr, type ModelKind, type TrainConfigBase, type TrainerLike } from './model-kind';
 
 /** What the buttons and inputs ask the page to do. */
 export interface ControlActions {
@@ -19,7 +19,7 @@ export interface ControlActions {
 }
 
 /** What the settings need to know of the model. */
-type ControlledKind = Pick<ModelKind<TrainerLike>, 'configNames' | 'defaultLr' | 'extraSettings'>;
+type ControlledKind = ModelKind<TrainerLike>;
 
 /** The settings a fresh model is built from. */
 export interface ChosenSettings {
@@ -75,14 +75,15 @@ export class TrainingControls {
     const photoButton = fileButton('Add photos…', photoInput, (files) => actions.addPhotos(files));
 
     this.configSelect = el('select', { 'data-testid': 'config' });
-    for (const name of kind.configNames) this.configSelect.append(el('option', { value: name }, name));
+    const names = configNames(kind);
+    for (const name of names) this.configSelect.append(el('option', { value: name }, name));
     const wanted = params.get('config');
-    this.configSelect.value = wanted && kind.configNames.includes(wanted) ? wanted : onCpu ? 'tiny' : 'small';
+    this.configSelect.value = wanted && names.includes(wanted) ? wanted : onCpu ? 'tiny' : 'small';
 
     this.lrInput = el('input', { type: 'number', min: '0', step: 'any', inputmode: 'decimal', 'data-testid': 'lr' });
-    this.lrInput.value = params.get('lr') ?? String(kind.defaultLr(this.configSelect.value));
+    this.lrInput.value = params.get('lr') ?? String(defaultLr(kind, this.configSelect.value));
     this.configSelect.addEventListener('change', () => {
-      this.lrInput.value = String(kind.defaultLr(this.configSelect.value));
+      this.lrInput.value = String(defaultLr(kind, this.configSelect.value));
     });
 
     row.append(labelled('Data', this.dataSelect), photoButton, photoInput, labelled('Model size', this.configSelect), labelled('Learning rate', this.lrInput));

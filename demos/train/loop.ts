@@ -66,8 +66,8 @@ export class TrainingLoop<T extends TrainerLike> {
     try {
       while (this.running) {
         if (this.atLimit(trainer)) break;
-        const metrics = await this.slot.exclusive(() => this.kind.trainStep(trainer, loader));
-        const bad = this.kind.lossNames.filter((name) => !Number.isFinite(metrics[name]));
+        const metrics = await this.slot.exclusive(() => this.kind.model.trainStep(trainer, loader));
+        const bad = this.kind.model.lossNames.filter((name) => !Number.isFinite(metrics[name]));
         if (bad.length) {
           this.events.error(`Training diverged at step ${trainer.step} (${bad.join(', ')} not finite). Reset, perhaps with a lower learning rate.`);
           break;

@@ -3,7 +3,8 @@
 // loss chart (charts.ts), the stats line (stats.ts), checkpoint download,
 // upload and the pretrained models (checkpoint-io.ts) and dropped files
 // (drop.ts), all around one model and its lock (model-slot.ts). A page
-// describes its model as a ModelKind (model-kind.ts) and adds its own
+// gives its model's description (src/train/model-description.ts), with
+// what is the page's own, as a ModelKind (model-kind.ts) and adds its own
 // panels (the VAE's latent map, the diffusion sampler) through addPanel,
 // withModel and the listeners; the tests drive it through hooks().
 import * as wg from '../../src/index';
@@ -15,7 +16,7 @@ import { TrainingControls, type ControlActions } from './controls';
 import { choiceOf, decodePhotos, openPageDataset, specOf } from './data';
 import { listenForDrops } from './drop';
 import { TrainingLoop } from './loop';
-import type { ModelKind, TrainerLike } from './model-kind';
+import { createTrainer, defaultBatch, imageSizeOf, type ModelKind, type TrainerLike } from './model-kind';
 import { ModelSlot } from './model-slot';
 import { TrainingStats } from './stats';
 import './training.css';
@@ -66,8 +67,8 @@ export class TrainingPage<T extends TrainerLike> {
       addPhotos: (files) => void this.addPhotos(files),
     };
     this.controls = new TrainingControls(kind, this.onCpu, this.params, actions);
-    this.charts = new TrainingCharts(kind.lossNames, this.sampleEvery);
-    this.stats = new TrainingStats(kind.lossNames);
+    this.charts = new TrainingCharts(kind.model.lossNames, this.sampleEvery);
+    this.stats = new TrainingStats(kind.model.lossNames);
     this.loop = new TrainingLoop(kind, this.slot, {
       stepped: (trainer, metrics) => this.stepped(trainer, metrics),
       status: (text) => this.controls.setStatus(text),
@@ -182,13 +183,13 @@ export class TrainingPage<T extends TrainerLike> {
   private async build(): Promise<void> {
     const { configName, choice, lr, extra } = this.controls.chosen();
     this.controls.setStatus(choice === 'mnist' ? 'Loading the digits…' : 'Preparing the data…');
-    const dataset = await openPageDataset({ choice, size: this.kind.imageSize(configName, extra), split: 'train', seed: 0 }, this.photos);
-    let batch = this.batchOverride ?? this.kind.defaultBatch(configName, this.onCpu);
+    const dataset = await openPageDataset({ choice, size: imageSizeOf(this.kind, configName, extra), split: 'train', seed: 0 }, this.photos);
+    let batch = this.batchOverride ?? defaultBatch(this.kind, configName, this.onCpu);
     if (dataset.count < 2) throw new Error('training needs at least 2 images: add more photos');
     batch = Math.min(batch, dataset.count);
     this.controls.setStatus('Building the model…');
     await this.slot.replace(
-      () => this.kind.create({ configName, data: specOf(choice), dataset, batch, lr, seed: 0, params: this.params, extra }),
+      () => createTrainer(this.kind, { configName, data: specOf(choice), dataset, batch, lr, seed: 0, params: this.params, extra, onCpu: this.onCpu }),
       (trainer) => new Loader(dataset, { batchSize: trainer.config.batch, seed: trainer.config.seed, flip: choice === 'photos' }),
     );
     await this.adopt();
@@ -227,7 +228,7 @@ export class TrainingPage<T extends TrainerLike> {
   private async refreshSamples(): Promise<void> {
     const trainer = this.slot.trainer;
     if (!trainer) return;
-    const grid = await this.slot.exclusive(() => this.kind.sampleGrid(trainer));
+    const grid = await this.slot.exclusive(() => this.kind.model.sample(trainer));
     this.charts.showSamples(trainer.step, grid);
     this.showStats();
   }

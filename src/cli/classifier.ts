@@ -7,25 +7,24 @@ import { appendOutput, makeFolder, readInput, writeOutput } from '../node/files'
 import { join, resolve } from 'node:path';
 import * as wg from '../node/index';
 import { openDataset } from '../node/image-folder';
-import { sampleInPieces, type LatentModel } from '../train/fits';
 import { resizeImage } from '../data/images';
-import { classifierFileInfo, loadClassifier, saveClassifier, trainClassifier } from '../train/classifier';
+import { CLASSIFIER_MODEL, classifierFileInfo, loadClassifier, saveClassifier, trainClassifier } from '../train/classifier';
 import { qualityScore } from '../train/score';
 import { checkpointInfo } from '../train/checkpoint';
-import { DcganTrainer } from '../train/dcgan';
-import { VaeTrainer } from '../train/vae';
-import type { Tensor } from '../tensor';
-import { normalArray } from '../random';
+import { generativeModels, modelOf } from '../train/models';
+import type { ImageBatch } from '../train/model-description';
 import { defaultClassifier } from './pretrained';
 import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
 import { progressMode, startProgress } from './progress';
 
+const DEFAULTS = CLASSIFIER_MODEL.sizes.default;
+
 export const TRAIN_CLASSIFIER_FLAGS: Flags = {
   data: { type: 'string', default: 'mnist', help: 'mnist | shapes (labelled data)' },
-  size: { type: 'string', default: '32', help: 'image size: that of the models it will score' },
-  steps: { type: 'string', default: '400', help: 'training steps' },
-  batch: { type: 'string', default: '64', help: 'images per step' },
-  lr: { type: 'string', default: '0.001', help: 'Adam learning rate' },
+  size: { type: 'string', default: String(DEFAULTS.imageSize), help: 'image size: that of the models it will score' },
+  steps: { type: 'string', default: String(DEFAULTS.steps), help: 'training steps' },
+  batch: { type: 'string', default: String(DEFAULTS.batch), help: 'images per step' },
+  lr: { type: 'string', default: String(DEFAULTS.lr), help: 'Adam learning rate' },
   width: { type: 'string', default: '8', help: 'channels of the first conv' },
   seed: { type: 'string', default: '0', help: 'seeds weights and data order' },
   'test-limit': { type: 'string', default: '2000', help: 'held-out images the test accuracy is measured on' },
@@ -65,7 +64,7 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
   writeOutput(metrics, '');
   const mode = progressMode(values);
   if (mode !== 'json') console.log(`wgrad: classifier (width ${width}) on ${data} ${size}×${size}: ${train.count} train, ${test.count} test images, batch ${batch}, ${wg.backendName()} backend`);
-  const progress = startProgress(mode, 'classifier', 0, steps, ['loss', 'accuracy']);
+  const progress = startProgress(mode, CLASSIFIER_MODEL.kind, 0, steps, CLASSIFIER_MODEL.shownMetrics);
   const { model, testAccuracy } = await trainClassifier({
     train, test, steps, batch, lr, seed, width, testLimit,
     onStep: (info) => {
@@ -83,29 +82,13 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Draws n images from a generative checkpoint, by model kind. */
-type Generate = (bytes: Uint8Array, path: string, n: number, seed: number) => Promise<{ data: Float32Array; shape: number[] }>;
-
-function fromLatents(load: (bytes: Uint8Array, path: string) => LatentModel & { dispose(): void }): Generate {
-  return async (bytes, path, n, seed) => {
-    const model = load(bytes, path);
-    try {
-      wg.seed(seed);
-      return await sampleInPieces(model, normalArray(n * model.config.latent));
-    } finally {
-      model.dispose();
-    }
-  };
-}
-
-const GENERATORS: Record<string, Generate> = {
-  dcgan: fromLatents((bytes, path) => DcganTrainer.fromCheckpoint(bytes, path)),
-  vae: fromLatents((bytes, path) => VaeTrainer.fromCheckpoint(bytes, path)),
-};
-
-/** Lets another model's module add itself to `wgrad eval`. */
-export function registerGenerator(kind: string, generate: Generate): void {
-  GENERATORS[kind] = generate;
+/**
+ * What draws n images for a seed from a checkpoint of `kind` (its
+ * wgrad.model): the generate of the model's description, or null for a
+ * kind that draws none.
+ */
+export function evalGenerator(kind: string): ((bytes: Uint8Array, source: string, n: number, seed: number) => Promise<ImageBatch>) | null {
+  return modelOf(kind)?.generate ?? null;
 }
 
 /** Images [n, c, from, from] resized to [n, c, to, to] (unchanged when the sizes agree). */
@@ -135,8 +118,8 @@ export async function evalCommand(args: string[]): Promise<number> {
   const classifierPath = values.classifier !== undefined ? stringFlag(command, values, 'classifier') : defaultClassifier(data);
   if (classifierPath === null) throw new Error(`${command}: no shipped classifier for '${data}' (${ckptPath}); give --classifier F (from wgrad train classifier)`);
   if (!existsSync(classifierPath)) throw new Error(`${command}: no file at ${classifierPath}`);
-  const generate = GENERATORS[kind];
-  if (!generate) throw new Error(`${command}: ${ckptPath} is a '${kind}' checkpoint; eval scores ${Object.keys(GENERATORS).join(', ')}`);
+  const generate = evalGenerator(kind);
+  if (!generate) throw new Error(`${command}: ${ckptPath} is a '${kind}' checkpoint; eval scores ${generativeModels().map((m) => m.kind).join(', ')}`);
   const classifierBytes = readInput(classifierPath, 'checkpoint');
   const info = classifierFileInfo(classifierBytes, classifierPath);
   await wg.init({ backend });

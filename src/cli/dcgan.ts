@@ -5,10 +5,7 @@ import { resolve } from 'node:path';
 import * as wg from '../node/index';
 import { Loader, describeDataset } from '../data/dataset';
 import { openDataset } from '../node/image-folder';
-import { DCGAN_CONFIGS, type DcganConfigName } from '../models/dcgan';
-import {
-  DCGAN_RECIPES, DCGAN_RUNS, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, type DcganTrainConfig,
-} from '../train/dcgan';
+import { DCGAN_MODEL, DCGAN_RECIPES, DEFAULT_DCGAN_RECIPE, type DcganTrainConfig, type DcganTrainer } from '../train/dcgan';
 import { encodeGif, encodePng, imageGrid } from '../train/picture';
 import { checkFinite } from '../train/checkpoint';
 import { checkCountFits, sampleInPieces } from '../train/fits';
@@ -19,7 +16,7 @@ import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './pr
 
 export const TRAIN_DCGAN_FLAGS: Flags = {
   data: { type: 'string', default: 'shapes', help: 'shapes | mnist | images:DIR' },
-  config: { type: 'string', default: 'auto', help: `${Object.keys(DCGAN_CONFIGS).join(' | ')} | auto (tiny on a CPU adapter such as SwiftShader, else small)` },
+  config: { type: 'string', default: 'auto', help: `${Object.keys(DCGAN_MODEL.sizes).join(' | ')} | auto (tiny on a CPU adapter such as SwiftShader, else small)` },
   steps: { type: 'string', help: 'train until this many steps in total (default: the config\'s)' },
   batch: { type: 'string', help: 'images per step (default: the config\'s)' },
   lr: { type: 'string', help: 'Adam learning rate, betas 0.5, 0.999 (default: the config\'s, tiny 1e-3, else 2e-4)' },
@@ -62,12 +59,13 @@ function runFlagValues(c: DcganTrainConfig): Record<string, string | number> {
 
 /** The whole training config the flags ask for, defaults filled in. */
 async function configFromFlags(command: string, values: FlagValues): Promise<DcganTrainConfig> {
-  const chosen = choiceFlag(command, values, 'config', [...Object.keys(DCGAN_CONFIGS), 'auto']);
-  const configName = (chosen === 'auto' ? (wg.onCpuDevice() ? 'tiny' : 'small') : chosen) as DcganConfigName;
+  const chosen = choiceFlag(command, values, 'config', [...Object.keys(DCGAN_MODEL.sizes), 'auto']);
+  const configName = chosen === 'auto' ? (wg.onCpuDevice() ? 'tiny' : 'small') : chosen;
   const data = stringFlag(command, values, 'data');
   const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
-  const probe = await describeDataset(data, { size: DCGAN_CONFIGS[configName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
-  return dcganTrainConfig(configName, {
+  const probe = await describeDataset(data, { size: DCGAN_MODEL.sizes[configName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  return DCGAN_MODEL.configure({
+    configName,
     channels: probe.channels,
     data,
     batch: values.batch === undefined ? undefined : intFlag(command, values, 'batch', 2),
@@ -92,7 +90,7 @@ function fineTuner(command: string, args: string[], values: FlagValues, asked: D
   const spec = stringFlag(command, values, 'init');
   const path = spec.startsWith('pretrained:') ? pretrainedPath(command, 'dcgan', spec.slice('pretrained:'.length)) : spec;
   if (!existsSync(path)) throw new Error(`${command}: --init: no checkpoint at ${path}`);
-  const source = DcganTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
+  const source = DCGAN_MODEL.restore(readInput(path, 'checkpoint'), path);
   try {
     const from = source.config;
     const given = (flag: string) => flagGiven(args, flag);
@@ -102,13 +100,11 @@ function fineTuner(command: string, args: string[], values: FlagValues, asked: D
     if (given('channels') && asked.channels !== from.channels) {
       throw new Error(`${command}: --channels ${asked.channels} differs from the ${from.channels} of --init's checkpoint (${path})`);
     }
-    const trainer = new DcganTrainer({
-      ...from, data: asked.data, seed: asked.seed, samples: asked.samples,
+    return DCGAN_MODEL.fineTune!(source, {
+      data: asked.data, seed: asked.seed, samples: asked.samples,
       batch: given('batch') ? asked.batch : from.batch,
       lr: given('lr') ? asked.lr : from.lr,
     });
-    trainer.loadWeightsFrom(source);
-    return trainer;
   } finally {
     source.dispose();
   }
@@ -128,7 +124,7 @@ export async function trainDcgan(args: string[]): Promise<number> {
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
     if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
-    trainer = DcganTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
+    trainer = DCGAN_MODEL.restore(readInput(path, 'checkpoint'), path);
     try {
       const [want, have] = [runFlagValues(asked), runFlagValues(trainer.config)];
       checkResumeFlags(command, args, path, Object.fromEntries(Object.keys(want).map((flag) => [flag, [want[flag], have[flag]]])));
@@ -139,10 +135,10 @@ export async function trainDcgan(args: string[]): Promise<number> {
   } else if (values.init !== undefined) {
     trainer = fineTuner(command, args, values, asked);
   } else {
-    trainer = new DcganTrainer(asked);
+    trainer = DCGAN_MODEL.create(asked);
   }
   const steps = values.steps === undefined
-    ? DCGAN_RUNS[trainer.config.configName as DcganConfigName]?.steps ?? trainer.step + 1
+    ? DCGAN_MODEL.sizes[trainer.config.configName]?.steps ?? trainer.step + 1
     : intFlag(command, values, 'steps');
   if (trainer.step >= steps) {
     trainer.dispose();
@@ -166,8 +162,8 @@ export async function trainDcgan(args: string[]): Promise<number> {
       `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
   }
   try {
-    return await runTrainCommand(dcganTrainable(trainer, loader), {
-      mode, label: 'dcgan', shown: ['lossD', 'lossG', 'dReal', 'dFake'], out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
+    return await runTrainCommand(DCGAN_MODEL, DCGAN_MODEL.trainable(trainer, { loader }), {
+      mode, out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
       describeLast: (last) => `lossD ${last.lossD.toFixed(3)}, lossG ${last.lossG.toFixed(3)}`,
     });
   } finally {
@@ -186,7 +182,7 @@ export async function sampleDcgan(args: string[]): Promise<number> {
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
   await wg.init({ backend, seed });
-  const trainer = DcganTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
+  const trainer = DCGAN_MODEL.restore(readInput(path, 'checkpoint'), path);
   try {
     await checkFinite(trainer.sampler.stateDict(), path);
   } catch (error) {

@@ -5,25 +5,22 @@ import { resolve } from 'node:path';
 import * as wg from '../node/index';
 import { Loader, describeDataset } from '../data/dataset';
 import { openDataset } from '../node/image-folder';
-import { UNET_CONFIGS, UNet, type UnetConfigName } from '../models/unet';
+import type { UNet } from '../models/unet';
 import { SCHEDULE_KINDS, sampleDdim, sampleDdpm, timestepInput, type SampleOptions, type SampleResult } from '../models/diffusion';
-import {
-  DIFFUSION_DEFAULT_STEPS, DIFFUSION_RUNS, DiffusionTrainer, classRows, diffusionTrainConfig, diffusionTrainable, gridColumns, loadDenoiser,
-} from '../train/diffusion';
+import { DIFFUSION_MODEL, DiffusionTrainer, classRows, gridColumns, loadDenoiser } from '../train/diffusion';
 import { encodeGif, encodePng, imageGrid, type Picture } from '../train/picture';
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
 import { checkFinite } from '../train/checkpoint';
 import { checkCountFits } from '../train/fits';
 import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
-import { registerGenerator } from './classifier';
 
 export const TRAIN_DIFFUSION_FLAGS: Flags = {
   data: { type: 'string', default: 'mnist', help: 'mnist | shapes | images:DIR' },
-  config: { type: 'string', default: 'tiny', help: `${Object.keys(UNET_CONFIGS).join(' | ')} (tiny: for SwiftShader)` },
+  config: { type: 'string', default: 'tiny', help: `${Object.keys(DIFFUSION_MODEL.sizes).join(' | ')} (tiny: for SwiftShader)` },
   schedule: { type: 'string', default: 'cosine', help: SCHEDULE_KINDS.join(' | ') },
   timesteps: { type: 'string', help: 'T, the diffusion steps (default: the config\'s, tiny 200, else 1000)' },
-  steps: { type: 'string', default: String(DIFFUSION_DEFAULT_STEPS), help: 'train until this many steps in total' },
+  steps: { type: 'string', default: String(DIFFUSION_MODEL.sizes.tiny.steps), help: 'train until this many steps in total' },
   batch: { type: 'string', help: 'images per step (default: the config\'s)' },
   lr: { type: 'string', help: 'Adam learning rate (default: the config\'s, tiny 1e-3, else 2e-4)' },
   ema: { type: 'string', help: 'EMA decay of the weights samples come from (default: the config\'s, tiny 0.99, else 0.999)' },
@@ -58,30 +55,6 @@ export const SAMPLE_DIFFUSION_FLAGS: Flags = {
 };
 
 const STRIP_FRAMES = 8;
-/** DDIM steps and images per sampler run behind `wgrad eval` */
-const EVAL_STEPS = 50;
-const EVAL_CHUNK = 256;
-
-// `wgrad eval --ckpt <diffusion checkpoint>`: DDIM (50 steps, η = 0) from the
-// EMA weights; a class-conditional net gets the classes in turn, so the
-// samples are as balanced as the real test images they are scored against.
-registerGenerator('diffusion', async (bytes, path, n, seed) => {
-  const denoiser = loadDenoiser(bytes, path);
-  try {
-    const { channels, imageSize, classes, timesteps } = denoiser.config;
-    const imageLength = channels * imageSize * imageSize;
-    const data = new Float32Array(n * imageLength);
-    for (let start = 0; start < n; start += EVAL_CHUNK) {
-      const count = Math.min(EVAL_CHUNK, n - start);
-      const labels = classes > 0 ? Array.from({ length: count }, (_, i) => (start + i) % classes) : null;
-      const chunk = await sampleDdim(denoiser, { n: count, steps: Math.min(EVAL_STEPS, timesteps), eta: 0, seed: seed + start, labels });
-      data.set(chunk.data, start * imageLength);
-    }
-    return { data, shape: [n, channels, imageSize, imageSize] };
-  } finally {
-    denoiser.dispose();
-  }
-});
 const GIF_MAX_FRAMES = 60;
 
 /** The flag as a finite number ≥ 0. */
@@ -110,7 +83,7 @@ export async function trainDiffusion(args: string[]): Promise<number> {
   const out = runFolder(resolve(stringFlag(command, values, 'out')), values, values.resume !== undefined);
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
 
-  const configName = choiceFlag(command, values, 'config', Object.keys(UNET_CONFIGS)) as UnetConfigName;
+  const configName = choiceFlag(command, values, 'config', Object.keys(DIFFUSION_MODEL.sizes));
   const schedule = choiceFlag(command, values, 'schedule', SCHEDULE_KINDS);
   const cond = choiceFlag(command, values, 'cond', ['auto', 'on', 'off'] as const);
   const data = stringFlag(command, values, 'data');
@@ -122,7 +95,8 @@ export async function trainDiffusion(args: string[]): Promise<number> {
   const classes = cond === 'off' ? 0 : labelled;
   const ema = values.ema === undefined ? undefined : nonNegativeFlag(command, values, 'ema');
   if (ema !== undefined && ema >= 1) throw new Error(`${command}: --ema must be a number in [0, 1), got '${values.ema}'`);
-  const asked = diffusionTrainConfig(configName, {
+  const asked = DIFFUSION_MODEL.configure({
+    configName,
     channels: probe.channels,
     imageSize: size,
     classes,
@@ -139,7 +113,7 @@ export async function trainDiffusion(args: string[]): Promise<number> {
   if (values.resume !== undefined) {
     const path = stringFlag(command, values, 'resume');
     if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
-    trainer = DiffusionTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
+    trainer = DIFFUSION_MODEL.restore(readInput(path, 'checkpoint'), path);
     const saved = trainer.config;
     try {
       checkResumeFlags(command, args, path, {
@@ -156,7 +130,7 @@ export async function trainDiffusion(args: string[]): Promise<number> {
       throw error;
     }
   } else {
-    trainer = new DiffusionTrainer(asked);
+    trainer = DIFFUSION_MODEL.create(asked);
   }
   const config = trainer.config;
   try {
@@ -170,8 +144,8 @@ export async function trainDiffusion(args: string[]): Promise<number> {
         `on ${dataset.name} (${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}), ` +
         `batch ${config.batch}, lr ${config.lr}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
     }
-    return await runTrainCommand(diffusionTrainable(trainer, loader), {
-      mode, label: 'diffusion', shown: ['loss'], out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
+    return await runTrainCommand(DIFFUSION_MODEL, DIFFUSION_MODEL.trainable(trainer, { loader }), {
+      mode, out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
       describeLast: (last) => `loss ${last.loss.toFixed(4)}`,
       fileList: (f) => [
         ['samples', `${f.samples}/  (EMA weights, DDIM ${config.sampleSteps} steps)`], ['evolution', f.evolution],

@@ -4,7 +4,9 @@
 // nothing with --quiet.
 import cliProgress from 'cli-progress';
 import { TrainingDiverged, type StepMetrics, type Trainable } from '../train/run';
+import type { AnyModelDescription } from '../train/model-description';
 import { holdsRun, runTraining, type RunOptions, type RunResult } from '../node/run-folder';
+import { resolve } from 'node:path';
 import type { FlagValues, Flags } from './args';
 
 /** The flags of every `wgrad train` command that say what to do when --out already holds a run. */
@@ -117,27 +119,26 @@ export function progressMode(values: Record<string, unknown>): ProgressMode {
 
 export interface TrainCommandOptions<M extends StepMetrics> extends Pick<RunOptions, 'out' | 'steps' | 'sampleEvery' | 'checkpointEvery' | 'overwrite'> {
   mode: ProgressMode;
-  /** the bar's label: the model's kind */
-  label: string;
-  /** the metrics the bar shows */
-  shown: readonly string[];
   /** the last step's numbers for the closing line, e.g. `lossD 0.693, lossG 0.701` */
   describeLast(last: M): string;
   /** lines between the closing line and the list of files (held-out scores) */
   extraLines?(): string[];
-  /** the files to list, label first; default: the run folder's standard files */
+  /** the files to list, label first; default: the run folder's standard files, with the folders of the model's sample pictures */
   fileList?(files: RunResult['files']): [string, string][];
 }
 
 /**
- * Runs `wgrad train <model>`'s loop with progress, then prints what it
+ * Runs `wgrad train <model>`'s loop with progress (the bar labelled with
+ * the model's kind, showing its shownMetrics), then prints what it
  * made: the closing line (steps, last losses, median ms per step, the first
  * step left out as warm-up) and the files. A diverged run prints why and
  * returns exit code 1, keeping the last good checkpoint.
  */
-export async function runTrainCommand<M extends StepMetrics>(trainable: Trainable<M>, options: TrainCommandOptions<M>): Promise<number> {
+export async function runTrainCommand<M extends StepMetrics>(
+  model: AnyModelDescription, trainable: Trainable<M>, options: TrainCommandOptions<M>,
+): Promise<number> {
   const { mode, out, steps, sampleEvery, checkpointEvery, overwrite } = options;
-  const progress = startProgress(mode, options.label, trainable.step, steps, options.shown);
+  const progress = startProgress(mode, model.kind, trainable.step, steps, model.shownMetrics);
   const times: number[] = [];
   const stop = stopOnSignals();
   let result: RunResult;
@@ -169,7 +170,10 @@ export async function runTrainCommand<M extends StepMetrics>(trainable: Trainabl
     (Number.isFinite(median) ? `, median ${median.toFixed(1)} ms/step` : ''));
   for (const line of options.extraLines?.() ?? []) console.log(line);
   const f = result.files;
-  const rows = options.fileList?.(f) ?? [['samples', `${f.samples}/`], ['evolution', f.evolution], ['loss plot', f.lossPlot], ['metrics', f.metrics], ['checkpoint', f.checkpoint]];
+  const pictures: [string, string][] = model.samplePictures.map((name: string) => [name, `${resolve(out, name)}/`]);
+  const rows = options.fileList?.(f) ?? [
+    ['samples', `${f.samples}/`], ...pictures, ['evolution', f.evolution], ['loss plot', f.lossPlot], ['metrics', f.metrics], ['checkpoint', f.checkpoint],
+  ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   for (const [label, path] of rows) console.log(`${label.padEnd(width)}${path}`);
   return 0;

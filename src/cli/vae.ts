@@ -6,8 +6,8 @@ import * as wg from '../node/index';
 import { Loader, describeDataset } from '../data/dataset';
 import { openDataset } from '../node/image-folder';
 import { decodeImage, fitImage } from '../data/images';
-import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS, type VaeConfigName } from '../models/vae';
-import { VaeTrainer, vaeTrainConfig, vaeTrainable, type VaeTrainConfig } from '../train/vae';
+import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS } from '../models/vae';
+import { VAE_MODEL, type VaeTrainConfig, type VaeTrainer } from '../train/vae';
 import { defaultInterpolationMode, interpolateLatents, latentMap, type InterpolationMode } from '../train/latent';
 import { encodeGif, encodePng, imageGrid, joinPictures } from '../train/picture';
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
@@ -21,13 +21,13 @@ const configHelp = Object.entries(VAE_CONFIGS).map(([name, c]) => `${name} ${c.l
 
 export const TRAIN_VAE_FLAGS: Flags = {
   data: { type: 'string', default: 'mnist', help: 'mnist | shapes | images:DIR (gray data: BCE loss, colour: MSE)' },
-  config: { type: 'string', default: 'tiny', help: Object.keys(VAE_CONFIGS).join(' | ') },
+  config: { type: 'string', default: 'tiny', help: Object.keys(VAE_MODEL.sizes).join(' | ') },
   latent: { type: 'string', help: `latent size, ${MIN_LATENT} to ${MAX_LATENT} (default: the config's: ${configHelp})` },
   beta: { type: 'string', default: '1', help: 'weight of the KL term (1: the ELBO)' },
   warmup: { type: 'string', default: '0', help: 'steps over which beta ramps up from 0 (0: none)' },
-  steps: { type: 'string', default: '500', help: 'train until this many steps in total' },
-  batch: { type: 'string', default: '64', help: 'images per step' },
-  lr: { type: 'string', default: '0.001', help: 'Adam learning rate' },
+  steps: { type: 'string', default: String(VAE_MODEL.sizes.tiny.steps), help: 'train until this many steps in total' },
+  batch: { type: 'string', default: String(VAE_MODEL.sizes.tiny.batch), help: 'images per step' },
+  lr: { type: 'string', default: String(VAE_MODEL.sizes.tiny.lr), help: 'Adam learning rate' },
   seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
   out: { type: 'string', default: 'runs/vae', help: 'the run folder' },
   resume: { type: 'string', help: 'a checkpoint to continue from (its config wins)' },
@@ -93,7 +93,7 @@ function afterModelName(command: string, args: string[]): string[] {
 
 function loadTrainer(command: string, path: string): VaeTrainer {
   if (!existsSync(path)) throw new Error(`${command}: no checkpoint at ${path}`);
-  return VaeTrainer.fromCheckpoint(readInput(path, 'checkpoint'), path);
+  return VAE_MODEL.restore(readInput(path, 'checkpoint'), path);
 }
 
 /** loadTrainer, refusing weights that hold NaN or Inf (for the commands that draw from them). */
@@ -125,13 +125,14 @@ export async function trainVae(args: string[]): Promise<number> {
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   await wg.init({ backend });
 
-  const configName = choiceFlag(command, values, 'config', Object.keys(VAE_CONFIGS));
+  const configName = choiceFlag(command, values, 'config', Object.keys(VAE_MODEL.sizes));
   const data = stringFlag(command, values, 'data');
   const channelsFlag = values.channels === undefined ? undefined : choiceFlag(command, values, 'channels', ['1', '3'] as const);
   const latent = values.latent === undefined ? undefined : intFlag(command, values, 'latent', MIN_LATENT);
   if (latent !== undefined && latent > MAX_LATENT) throw new Error(`${command}: --latent must be an integer from ${MIN_LATENT} to ${MAX_LATENT}, got '${values.latent}'`);
-  const probe = await describeDataset(data, { size: VAE_CONFIGS[configName as VaeConfigName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
-  const asked = vaeTrainConfig(configName, {
+  const probe = await describeDataset(data, { size: VAE_MODEL.sizes[configName].imageSize, channels: channelsFlag ? (Number(channelsFlag) as 1 | 3) : undefined });
+  const asked = VAE_MODEL.configure({
+    configName,
     channels: probe.channels,
     data,
     latent,
@@ -161,7 +162,7 @@ export async function trainVae(args: string[]): Promise<number> {
       throw error;
     }
   } else {
-    trainer = new VaeTrainer(asked);
+    trainer = VAE_MODEL.create(asked);
   }
   const config = trainer.config;
   try {
@@ -173,7 +174,7 @@ export async function trainVae(args: string[]): Promise<number> {
     const dataset = await open('train');
     const heldOut = await open('test');
     const loader = new Loader(dataset, { batchSize: config.batch, seed: config.seed, flip: config.data.startsWith('images:') });
-    const trainable = vaeTrainable(trainer, loader, heldOut);
+    const trainable = VAE_MODEL.trainable(trainer, { loader, heldOut });
 
     const mode = progressMode(values);
     if (mode !== 'json') {
@@ -182,8 +183,8 @@ export async function trainVae(args: string[]): Promise<number> {
         `(${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}; held out: the first ${Math.min(config.heldOut, heldOut.count)} test images), ` +
         `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
     }
-    return await runTrainCommand(trainable, {
-      mode, label: 'vae', shown: ['loss', 'recon', 'kl'], out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
+    return await runTrainCommand(VAE_MODEL, trainable, {
+      mode, out, steps, sampleEvery, checkpointEvery, overwrite: values.overwrite === true,
       describeLast: (last) => `loss ${last.loss.toFixed(2)} (recon ${last.recon.toFixed(2)}, KL ${last.kl.toFixed(2)})`,
       extraLines: () => {
         const evaluations = trainable.evaluations;
@@ -193,10 +194,6 @@ export async function trainVae(args: string[]): Promise<number> {
         const describe = (e: typeof first) => `${e.nelbo.toFixed(2)} at step ${e.step} (recon ${e.recon.toFixed(2)}, KL ${e.kl.toFixed(2)})`;
         return [`held-out negative ELBO per image: ${evaluations.length > 1 ? `${describe(first)} → ` : ''}${describe(final)}`];
       },
-      fileList: (f) => [
-        ['samples', `${f.samples}/`], ['reconstructions', `${resolve(out, 'reconstructions')}/`], ['evolution', f.evolution],
-        ['loss plot', f.lossPlot], ['metrics', f.metrics], ['checkpoint', f.checkpoint],
-      ],
     });
   } finally {
     trainer.dispose();

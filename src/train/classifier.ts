@@ -10,6 +10,7 @@ import { Adam } from '../nn/optim';
 import { loadSafetensors, safetensorsMetadata, saveSafetensors } from '../io/safetensors';
 import { Classifier, FEATURE_DIM, type ClassifierConfig } from '../models/classifier';
 import { Loader, type Dataset } from '../data/dataset';
+import { trainableOf, type ModelDescription, type ModelSetup } from './model-description';
 
 export interface StepInfo {
   step: number;
@@ -146,55 +147,132 @@ export async function trainClassifier(o: ClassifierRunOptions): Promise<{ model:
   if (test.classNames.length !== classes) {
     throw new Error(`trainClassifier: train data has ${classes} classes, test data ${test.classNames.length}`);
   }
-  seedRandom(seed);
-  const model = new Classifier({ channels: train.channels, size: train.size, classes, width });
-  const optimizer = new Adam(model.parameters(), { lr });
+  const trainer = new ClassifierTrainer(
+    { configName: 'default', data: train.name, imageSize: train.size, channels: train.channels, batch, lr, seed, classes, width },
+  );
   const loader = new Loader(train, { batchSize: batch, seed });
-  const { channels, size } = model.config;
   const losses: number[] = [];
-  model.train();
   try {
     for (let step = 0; step < steps; step++) {
-      const started = performance.now();
       const { images, labels } = loader.batch(step);
-      const n = labels.length;
-      const [loss, logits] = scope(() => {
-        const x = tensor(images, [n, channels, size, size]);
-        const y = tensor(labels, [n]);
-        const out = model.forward(x);
-        const l = crossEntropy(out, y);
-        optimizer.zeroGrad();
-        l.backward();
-        optimizer.step();
-        return [l.detach(), out.detach()];
-      });
-      let lossValue: number;
-      let logitValues: Float32Array;
-      try {
-        lossValue = await loss.item();
-        logitValues = await logits.toArray();
-      } finally {
-        loss.dispose();
-        logits.dispose();
-      }
-      losses.push(lossValue);
-      const info: StepInfo = {
-        step,
-        loss: lossValue,
-        accuracy: countCorrect(logitValues, labels, classes) / n,
-        msPerStep: performance.now() - started,
-      };
-      if (evalEvery && (step + 1) % evalEvery === 0 && step + 1 < steps) info.testAccuracy = await accuracy(model, test, testLimit);
+      const metrics = await trainer.trainStep(images, labels);
+      losses.push(metrics.loss);
+      const info: StepInfo = { step, loss: metrics.loss, accuracy: metrics.accuracy, msPerStep: metrics.ms };
+      if (evalEvery && (step + 1) % evalEvery === 0 && step + 1 < steps) info.testAccuracy = await accuracy(trainer.model, test, testLimit);
       onStep?.(info);
     }
-    optimizer.zeroGrad();
-    const testAccuracy = await accuracy(model, test, testLimit);
-    return { model, testAccuracy, losses };
+    trainer.optimizer.zeroGrad();
+    const testAccuracy = await accuracy(trainer.model, test, testLimit);
+    return { model: trainer.model, testAccuracy, losses };
   } catch (err) {
-    model.dispose();
+    trainer.model.dispose();
     throw err;
   } finally {
-    optimizer.dispose();
+    trainer.optimizer.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- one step at a time
+
+export interface ClassifierTrainConfig {
+  /** the classifier has one size; 'default' */
+  configName: string;
+  /** the data spec (shapes, mnist) */
+  data: string;
+  imageSize: number;
+  channels: 1 | 3;
+  batch: number;
+  lr: number;
+  seed: number;
+  classes: number;
+  /** the first conv's channels */
+  width: number;
+}
+
+export type ClassifierStepMetrics = {
+  step: number;
+  /** cross-entropy of this step's batch, before the update */
+  loss: number;
+  /** fraction of this step's batch classified right, before the update */
+  accuracy: number;
+  ms: number;
+};
+
+/**
+ * The classifier and its Adam, one step at a time: what trainClassifier
+ * runs, and what the classifier's description (CLASSIFIER_MODEL) hands the
+ * hosts. Its file (saveClassifier) keeps the weights only, so a restored
+ * trainer starts a fresh optimizer at step 0.
+ */
+export class ClassifierTrainer {
+  readonly model: Classifier;
+  readonly optimizer: Adam;
+  /** steps taken so far */
+  step = 0;
+  /** what checkpoint() records as the test accuracy (NaN: not measured) */
+  testAccuracy = NaN;
+
+  /** A fresh classifier from `config.seed`, or `model` (a loaded one) as it is. */
+  constructor(readonly config: ClassifierTrainConfig, model?: Classifier) {
+    if (model) {
+      this.model = model;
+    } else {
+      seedRandom(config.seed);
+      this.model = new Classifier({ channels: config.channels, size: config.imageSize, classes: config.classes, width: config.width });
+    }
+    this.optimizer = new Adam(this.model.parameters(), { lr: config.lr });
+    this.model.train();
+  }
+
+  /** One Adam step on images [n, C, s, s] (row-major, in [-1, 1]) and their class ids. */
+  async trainStep(images: Float32Array, labels: Float32Array): Promise<ClassifierStepMetrics> {
+    const started = performance.now();
+    const { channels, size, classes } = this.model.config;
+    const n = labels.length;
+    const [loss, logits] = scope(() => {
+      const x = tensor(images, [n, channels, size, size]);
+      const y = tensor(labels, [n]);
+      const out = this.model.forward(x);
+      const l = crossEntropy(out, y);
+      this.optimizer.zeroGrad();
+      l.backward();
+      this.optimizer.step();
+      return [l.detach(), out.detach()];
+    });
+    let lossValue: number;
+    let logitValues: Float32Array;
+    try {
+      lossValue = await loss.item();
+      logitValues = await logits.toArray();
+    } finally {
+      loss.dispose();
+      logits.dispose();
+    }
+    this.step++;
+    return { step: this.step, loss: lossValue, accuracy: countCorrect(logitValues, labels, classes) / n, ms: performance.now() - started };
+  }
+
+  /** The classifier's file (saveClassifier): its weights, config, data and testAccuracy. */
+  checkpoint(): Promise<Uint8Array> {
+    return saveClassifier(this.model, { data: this.config.data, testAccuracy: this.testAccuracy });
+  }
+
+  /** A trainer over a classifier file's weights, with a fresh optimizer (the file keeps none) and `defaults` for the run's settings. */
+  static fromCheckpoint(bytes: Uint8Array, source: string, defaults: { batch: number; lr: number; seed: number }): ClassifierTrainer {
+    const info = classifierFileInfo(bytes, source);
+    const model = loadClassifier(bytes, source);
+    const { channels, size, classes, width } = model.config;
+    const trainer = new ClassifierTrainer(
+      { configName: 'default', data: info.data, imageSize: size, channels, classes, width, ...defaults },
+      model,
+    );
+    trainer.testAccuracy = info.testAccuracy;
+    return trainer;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
   }
 }
 
@@ -266,3 +344,52 @@ export function loadClassifier(bytes: Uint8Array, source: string): Classifier {
   }
   return model;
 }
+
+// ---------------------------------------------------------------- the description
+
+/** A new classifier run: the one size, the data and its classes, the first conv's width. */
+export interface ClassifierSetup extends ModelSetup {
+  classes: number;
+  width?: number;
+}
+
+const CLASSIFIER_DEFAULTS = { imageSize: 32, batch: 64, lr: 1e-3, steps: 400, width: 8 };
+
+/**
+ * The classifier as the hosts see it (train/model-description.ts). It is
+ * no generative model: no sample grid, nothing for `wgrad eval` to draw,
+ * and `wgrad train classifier` runs trainClassifier (its own loop, scored
+ * on the test split) rather than the run loop.
+ */
+export const CLASSIFIER_MODEL: ModelDescription<ClassifierTrainer, ClassifierTrainConfig, ClassifierSetup, ClassifierStepMetrics> = {
+  kind: 'classifier',
+  title: 'classifier',
+  sizes: { default: { imageSize: CLASSIFIER_DEFAULTS.imageSize, batch: CLASSIFIER_DEFAULTS.batch, lr: CLASSIFIER_DEFAULTS.lr, steps: CLASSIFIER_DEFAULTS.steps } },
+  lossNames: ['loss'],
+  shownMetrics: ['loss', 'accuracy'],
+  sampleMetrics: [],
+  plotNames: [],
+  samplePictures: [],
+  configure: (setup) => {
+    if (setup.configName !== 'default') throw new Error(`classifier: unknown config '${setup.configName}'; valid: default`);
+    return {
+      configName: 'default',
+      data: setup.data,
+      imageSize: setup.imageSize ?? CLASSIFIER_DEFAULTS.imageSize,
+      channels: setup.channels,
+      batch: setup.batch ?? CLASSIFIER_DEFAULTS.batch,
+      lr: setup.lr ?? CLASSIFIER_DEFAULTS.lr,
+      seed: setup.seed ?? 0,
+      classes: setup.classes,
+      width: setup.width ?? CLASSIFIER_DEFAULTS.width,
+    };
+  },
+  create: (config) => new ClassifierTrainer(config),
+  restore: (bytes, source) =>
+    ClassifierTrainer.fromCheckpoint(bytes, source, { batch: CLASSIFIER_DEFAULTS.batch, lr: CLASSIFIER_DEFAULTS.lr, seed: 0 }),
+  trainStep: (trainer, loader) => {
+    const { images, labels } = loader.batch(trainer.step);
+    return trainer.trainStep(images, labels);
+  },
+  trainable: (trainer, { loader }) => trainableOf(CLASSIFIER_MODEL, trainer, loader),
+};

@@ -22,6 +22,8 @@ import { seed } from '../random';
 import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
 import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName, type DiscriminatorNorm, type GeneratorUpsample } from '../models/dcgan';
 import { MAX_FIXED_SAMPLES, loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
+import { sampleWithSeed } from './fits';
+import { trainableOf, type FineTuneChanges, type GenerativeModelDescription, type ModelSetup } from './model-description';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -332,15 +334,51 @@ export class DcganTrainer {
 
 /** The trainer and a loader as the run loop's `Trainable` (train/run.ts): step n trains on the loader's batch n. */
 export function dcganTrainable(trainer: DcganTrainer, loader: Loader): Trainable<DcganStepMetrics> {
-  return {
-    kind: 'dcgan',
-    config: trainer.config,
-    get step() {
-      return trainer.step;
-    },
-    lossNames: ['lossD', 'lossG'],
-    trainStep: () => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
-    sampleImages: () => trainer.sample(),
-    checkpoint: () => trainer.checkpoint(),
-  };
+  return DCGAN_MODEL.trainable(trainer, { loader });
 }
+
+/** A new DCGAN run: a named size, the data, and the recipe's choices (each left out takes the recipe's). */
+export interface DcganSetup extends ModelSetup {
+  lrD?: number;
+  recipe?: string;
+  upsample?: GeneratorUpsample;
+  discriminatorNorm?: DiscriminatorNorm;
+  loss?: DcganLoss;
+  emaDecay?: number;
+}
+
+/** `changes` without the fields it leaves out, so they do not override the config's. */
+function givenChanges(changes: FineTuneChanges): Partial<DcganTrainConfig> {
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+}
+
+/** DCGAN as the CLI and the page see it (train/model-description.ts). */
+export const DCGAN_MODEL: GenerativeModelDescription<DcganTrainer, DcganTrainConfig, DcganSetup, DcganStepMetrics> = {
+  kind: 'dcgan',
+  title: 'DCGAN',
+  sizes: Object.fromEntries(
+    (Object.keys(DCGAN_RUNS) as DcganConfigName[]).map((name) => [name, { imageSize: DCGAN_CONFIGS[name].imageSize, ...DCGAN_RUNS[name] }]),
+  ),
+  lossNames: ['lossD', 'lossG'],
+  shownMetrics: ['lossD', 'lossG', 'dReal', 'dFake'],
+  sampleMetrics: [],
+  plotNames: [],
+  samplePictures: [],
+  configure: (setup) => dcganTrainConfig(setup.configName, setup),
+  create: (config) => new DcganTrainer(config),
+  restore: (bytes, source) => DcganTrainer.fromCheckpoint(bytes, source),
+  trainStep: (trainer, loader) => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
+  trainable: (trainer, { loader }) => trainableOf(DCGAN_MODEL, trainer, loader),
+  sample: (trainer) => trainer.sample(),
+  generate: (bytes, source, n, seed) => sampleWithSeed(() => DcganTrainer.fromCheckpoint(bytes, source), n, seed),
+  fineTune: (source, changes) => {
+    const tuned = new DcganTrainer({ ...source.config, ...givenChanges(changes) });
+    try {
+      tuned.loadWeightsFrom(source);
+    } catch (error) {
+      tuned.dispose();
+      throw error;
+    }
+    return tuned;
+  },
+};

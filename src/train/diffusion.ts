@@ -19,6 +19,7 @@ import {
   NoiseSchedule, SCHEDULE_KINDS, diffusionLoss, sampleDdim, type Denoiser, type SampleResult, type ScheduleKind,
 } from '../models/diffusion';
 import { MAX_FIXED_SAMPLES, readCheckpoint, restoreTrainer, writeCheckpoint } from './checkpoint';
+import { trainableOf, type GenerativeModelDescription, type ModelSetup } from './model-description';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -297,30 +298,82 @@ export function loadDenoiser(bytes: Uint8Array, source: string): LoadedDenoiser 
  * class-conditional).
  */
 export function diffusionTrainable(trainer: DiffusionTrainer, loader: Loader): Trainable<DiffusionStepMetrics> {
-  const { channels, imageSize, batch } = trainer.config;
-  if (loader.dataset.channels !== channels || loader.dataset.size !== imageSize || loader.batchSize !== batch) {
-    throw new Error(
-      `diffusionTrainable: the loader gives [${loader.batchSize}, ${loader.dataset.channels}, ${loader.dataset.size}, ${loader.dataset.size}] batches, ` +
-        `the config takes [${batch}, ${channels}, ${imageSize}, ${imageSize}]`,
-    );
-  }
-  return {
-    kind: 'diffusion',
-    config: trainer.config,
-    get step() {
-      return trainer.step;
-    },
-    lossNames: ['loss'],
-    async trainStep() {
-      const { images, labels } = loader.batch(trainer.step);
-      const x = tensor(images, [batch, channels, imageSize, imageSize]);
-      try {
-        return await trainer.trainStep(x, trainer.config.classes > 0 ? labels : null);
-      } finally {
-        x.dispose();
-      }
-    },
-    sampleImages: () => trainer.sample(),
-    checkpoint: () => trainer.checkpoint(),
-  };
+  return DIFFUSION_MODEL.trainable(trainer, { loader });
 }
+
+/** DDIM steps and images per sampler run behind `wgrad eval` */
+const EVAL_STEPS = 50;
+const EVAL_CHUNK = 256;
+
+/**
+ * n images from a checkpoint's EMA weights for `wgrad eval`: DDIM (50
+ * steps, η = 0); a class-conditional net gets the classes in turn, so the
+ * samples are as balanced as the real test images they are scored against.
+ */
+async function generateForEval(bytes: Uint8Array, source: string, n: number, seed: number): Promise<{ data: Float32Array; shape: number[] }> {
+  const denoiser = loadDenoiser(bytes, source);
+  try {
+    const { channels, imageSize, classes, timesteps } = denoiser.config;
+    const imageLength = channels * imageSize * imageSize;
+    const data = new Float32Array(n * imageLength);
+    for (let start = 0; start < n; start += EVAL_CHUNK) {
+      const count = Math.min(EVAL_CHUNK, n - start);
+      const labels = classes > 0 ? Array.from({ length: count }, (_, i) => (start + i) % classes) : null;
+      const chunk = await sampleDdim(denoiser, { n: count, steps: Math.min(EVAL_STEPS, timesteps), eta: 0, seed: seed + start, labels });
+      data.set(chunk.data, start * imageLength);
+    }
+    return { data, shape: [n, channels, imageSize, imageSize] };
+  } finally {
+    denoiser.dispose();
+  }
+}
+
+/** A new diffusion run: a named size, the data at its image size and classes, and the schedule's choices. */
+export interface DiffusionSetup extends ModelSetup {
+  imageSize: number;
+  classes: number;
+  schedule?: ScheduleKind;
+  timesteps?: number;
+  emaDecay?: number;
+  sampleSteps?: number;
+}
+
+/** The diffusion model as the CLI and the page see it (train/model-description.ts). */
+export const DIFFUSION_MODEL: GenerativeModelDescription<DiffusionTrainer, DiffusionTrainConfig, DiffusionSetup, DiffusionStepMetrics> = {
+  kind: 'diffusion',
+  title: 'diffusion',
+  sizes: Object.fromEntries(
+    Object.entries(DIFFUSION_RUNS).map(([name, run]) => [name, { batch: run.batch, lr: run.lr, steps: DIFFUSION_DEFAULT_STEPS }]),
+  ),
+  lossNames: ['loss'],
+  shownMetrics: ['loss'],
+  sampleMetrics: [],
+  plotNames: [],
+  samplePictures: [],
+  configure: (setup) => diffusionTrainConfig(setup.configName, setup),
+  create: (config) => new DiffusionTrainer(config),
+  restore: (bytes, source) => DiffusionTrainer.fromCheckpoint(bytes, source),
+  // step n trains on the loader's batch n, with its labels when the net is class-conditional
+  async trainStep(trainer, loader) {
+    const { batch, channels, imageSize, classes } = trainer.config;
+    const { images, labels } = loader.batch(trainer.step);
+    const x = tensor(images, [batch, channels, imageSize, imageSize]);
+    try {
+      return await trainer.trainStep(x, classes > 0 ? labels : null);
+    } finally {
+      x.dispose();
+    }
+  },
+  trainable(trainer, { loader }) {
+    const { channels, imageSize, batch } = trainer.config;
+    if (loader.dataset.channels !== channels || loader.dataset.size !== imageSize || loader.batchSize !== batch) {
+      throw new Error(
+        `diffusionTrainable: the loader gives [${loader.batchSize}, ${loader.dataset.channels}, ${loader.dataset.size}, ${loader.dataset.size}] batches, ` +
+          `the config takes [${batch}, ${channels}, ${imageSize}, ${imageSize}]`,
+      );
+    }
+    return trainableOf(DIFFUSION_MODEL, trainer, loader);
+  },
+  sample: (trainer) => trainer.sample(),
+  generate: generateForEval,
+};

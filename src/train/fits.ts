@@ -9,6 +9,7 @@ import { Tensor, largestTensorIn, scope, shapeString } from '../tensor';
 import { tensor } from '../ops/creation';
 import { noGrad } from '../autograd';
 import { currentBackend } from '../runtime';
+import { normalArray, seed } from '../random';
 import { formatBytes } from '../shape';
 import type { Module } from '../nn/module';
 
@@ -72,4 +73,19 @@ export async function sampleInPieces(model: LatentModel, noise: Float32Array): P
     }
   }
   return { data, shape: [n, channels, imageSize, imageSize] };
+}
+
+/**
+ * n images from a latent model freshly restored by `load` (and freed
+ * after): the stream seeded with `seedValue`, n × latent normals drawn,
+ * decoded in pieces. What `wgrad eval` and `wgrad sample` draw for a seed.
+ */
+export async function sampleWithSeed(load: () => LatentModel & { dispose(): void }, n: number, seedValue: number): Promise<{ data: Float32Array; shape: number[] }> {
+  const model = load();
+  try {
+    seed(seedValue);
+    return await sampleInPieces(model, normalArray(n * model.config.latent));
+  } finally {
+    model.dispose();
+  }
 }

@@ -22,6 +22,8 @@ import {
 } from '../models/vae';
 import { MAX_FIXED_SAMPLES, loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
 import { imageGrid, joinPictures, type Picture } from './picture';
+import { sampleWithSeed } from './fits';
+import { trainableOf, type GenerativeModelDescription, type ModelSetup, type TrainingData } from './model-description';
 import type { Dataset, Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -393,6 +395,9 @@ export interface VaeHeldOutRecord extends VaeEvaluation {
   step: number;
 }
 
+/** The VAE in the run loop, with every held-out result so far. */
+export type VaeTrainable = Trainable<VaeStepMetrics> & { readonly evaluations: VaeHeldOutRecord[] };
+
 /**
  * The trainer and a loader as the run loop's `Trainable` (train/run.ts):
  * step n trains on the loader's batch n. At each sample grid it adds the
@@ -402,9 +407,7 @@ export interface VaeHeldOutRecord extends VaeEvaluation {
  * `evaluations` keeps every held-out result, step 0's included (the run
  * loop writes no metrics line for step 0).
  */
-export function vaeTrainable(
-  trainer: VaeTrainer, loader: Loader, heldOut: Dataset,
-): Trainable<VaeStepMetrics> & { readonly evaluations: VaeHeldOutRecord[] } {
+export function vaeTrainable(trainer: VaeTrainer, loader: Loader, heldOut: Dataset): VaeTrainable {
   const { channels, imageSize } = trainer.config;
   if (heldOut.channels !== channels || heldOut.size !== imageSize) {
     throw new Error(`vaeTrainable: held-out data '${heldOut.name}' has images [${heldOut.channels}, ${heldOut.size}, ${heldOut.size}], the VAE takes [${channels}, ${imageSize}, ${imageSize}]`);
@@ -413,26 +416,48 @@ export function vaeTrainable(
   const shown = Math.min(RECONSTRUCTION_IMAGES, evalSet.count);
   const shownImages = evalSet.images.subarray(0, shown * channels * imageSize * imageSize);
   const evaluations: VaeHeldOutRecord[] = [];
-  return {
-    kind: 'vae',
-    config: trainer.config,
-    get step() {
-      return trainer.step;
-    },
-    lossNames: ['loss', 'recon', 'kl'],
-    plotNames: ['heldOutNelbo'],
-    evaluations,
-    trainStep: () => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
-    sampleImages: () => trainer.sample(),
-    checkpoint: () => trainer.checkpoint(),
-    async sampleExtras(step: number) {
-      const result = await evaluateVae(trainer, evalSet.images, evalSet.count);
-      evaluations.push({ step, ...result });
-      const reconstructions = await reconstructionPicture(trainer, shownImages, shown);
-      return {
-        metrics: { heldOutRecon: result.recon, heldOutKl: result.kl, heldOutNelbo: result.nelbo },
-        pictures: { reconstructions },
-      };
-    },
-  };
+  const trainable = trainableOf(VAE_MODEL, trainer, loader, async (step) => {
+    const result = await evaluateVae(trainer, evalSet.images, evalSet.count);
+    evaluations.push({ step, ...result });
+    const reconstructions = await reconstructionPicture(trainer, shownImages, shown);
+    return {
+      metrics: { heldOutRecon: result.recon, heldOutKl: result.kl, heldOutNelbo: result.nelbo },
+      pictures: { reconstructions },
+    };
+  });
+  return Object.assign(trainable, { evaluations });
 }
+
+/** A new VAE run: a named size, the data, and the latent size and KL weighting (each left out takes its default). */
+export interface VaeSetup extends ModelSetup {
+  latent?: number;
+  beta?: number;
+  warmup?: number;
+  heldOut?: number;
+}
+
+/** The VAE as the CLI and the page see it (train/model-description.ts). */
+export const VAE_MODEL: Omit<GenerativeModelDescription<VaeTrainer, VaeTrainConfig, VaeSetup, VaeStepMetrics>, 'trainable'> & {
+  trainable(trainer: VaeTrainer, data: TrainingData): VaeTrainable;
+} = {
+  kind: 'vae',
+  title: 'VAE',
+  sizes: Object.fromEntries(
+    Object.entries(VAE_CONFIGS).map(([name, sizes]) => [name, { imageSize: sizes.imageSize, batch: 64, lr: 1e-3, steps: 500 }]),
+  ),
+  lossNames: ['loss', 'recon', 'kl'],
+  shownMetrics: ['loss', 'recon', 'kl'],
+  sampleMetrics: ['heldOutRecon', 'heldOutKl', 'heldOutNelbo'],
+  plotNames: ['heldOutNelbo'],
+  samplePictures: ['reconstructions'],
+  configure: (setup) => vaeTrainConfig(setup.configName, setup),
+  create: (config) => new VaeTrainer(config),
+  restore: (bytes, source) => VaeTrainer.fromCheckpoint(bytes, source),
+  trainStep: (trainer, loader) => loader.withTensors(trainer.step, (images) => trainer.trainStep(images)),
+  trainable: (trainer, { loader, heldOut }) => {
+    if (!heldOut) throw new Error('vae: a run needs held-out images for its held-out metrics and reconstructions');
+    return vaeTrainable(trainer, loader, heldOut);
+  },
+  sample: (trainer) => trainer.sample(),
+  generate: (bytes, source, n, seed) => sampleWithSeed(() => VaeTrainer.fromCheckpoint(bytes, source), n, seed),
+};
