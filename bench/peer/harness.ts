@@ -28,7 +28,7 @@ export interface CaseResult {
   /** training steps: dispatches and bind groups per step (wgrad), kernels per step (tfjs) */
   counts?: StepCounts;
   /** wgrad's median ms without and with each variant that applies (tuned kernels, subgroups), timed in alternating rounds */
-  variants?: Record<string, { offMs: number; onMs: number }>;
+  variants?: Record<string, { offMs: number; onMs: number; note?: string }>;
 }
 
 /**
@@ -44,7 +44,12 @@ export interface Variant {
   /** Before the variant's rounds, given one run of wgrad's side (tuning happens at its readback). */
   prepare?(runOurs: () => Promise<void>): Promise<void>;
   set(on: boolean): void;
+  /** After prepare: a word on what the variant changes for this case ('= table' when the tuner kept every kernel's table choice). */
+  note?(): string;
 }
+
+/** Each variant round lasts at least this long: a single run of a small kernel is timed mostly by the scheduler. */
+const VARIANT_ROUND_MS = 25;
 
 export interface MeasureOptions {
   rounds: number;
@@ -145,18 +150,20 @@ export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
   }
   ours.sort((a, b) => a - b);
   theirs.sort((a, b) => a - b);
-  const variants: Record<string, { offMs: number; onMs: number }> = {};
+  const variants: Record<string, { offMs: number; onMs: number; note?: string }> = {};
+  const variantIters = Math.max(iters, Math.min(100, Math.ceil(VARIANT_ROUND_MS / Math.max(probe, 1e-3))));
   for (const variant of (o.variants ?? []).filter((v) => v.applies(c))) {
     try {
       await variant.prepare?.(async () => void (await once(c.ours)));
       const [off, on]: number[][] = [[], []];
-      for (let r = 0; r < o.rounds; r++) {
+      for (let r = 0; r < Math.max(o.rounds, 5); r++) {
         variant.set(false);
-        off.push(await round(c.ours, iters));
+        off.push(await round(c.ours, variantIters));
         variant.set(true);
-        on.push(await round(c.ours, iters));
+        on.push(await round(c.ours, variantIters));
       }
-      variants[variant.label] = { offMs: quantile(off.sort((a, b) => a - b), 0.5), onMs: quantile(on.sort((a, b) => a - b), 0.5) };
+      const note = variant.note?.();
+      variants[variant.label] = { offMs: quantile(off.sort((a, b) => a - b), 0.5), onMs: quantile(on.sort((a, b) => a - b), 0.5), ...(note ? { note } : {}) };
     } finally {
       variant.set(variant.defaultOn);
     }
@@ -183,7 +190,7 @@ export async function measure(c: Case, o: MeasureOptions): Promise<CaseResult> {
 
 /** One result as a console line, as soon as it is measured (Node and the --browser run print the same). */
 export function resultLine(r: CaseResult): string {
-  const variants = Object.entries(r.variants ?? {}).map(([label, v]) => `   ${label} ${v.onMs.toFixed(2)} ms (${(v.offMs / v.onMs).toFixed(2)}×)`).join('');
+  const variants = Object.entries(r.variants ?? {}).map(([label, v]) => `   ${label} ${v.onMs.toFixed(2)} ms (${(v.offMs / v.onMs).toFixed(2)}×${v.note ? `, ${v.note}` : ''})`).join('');
   return `${r.kind.padEnd(18)} ${r.name.padEnd(44)} wgrad ${r.ms.toFixed(2).padStart(9)} ms   tfjs ${r.peerMs.toFixed(2).padStart(9)} ms   ratio ${r.ratio.toFixed(2)}${variants}`;
 }
 
@@ -218,7 +225,7 @@ export function variantsTable(results: CaseResult[]): string {
   const rows = results.filter((r) => r.variants).map((r) => {
     const cells = labels.flatMap((label) => {
       const v = r.variants![label];
-      return v ? [v.offMs.toFixed(2), v.onMs.toFixed(2), `${(v.offMs / v.onMs).toFixed(2)}×`] : ['', '', ''];
+      return v ? [v.offMs.toFixed(2), v.onMs.toFixed(2), `${(v.offMs / v.onMs).toFixed(2)}×${v.note ? ` (${v.note})` : ''}`] : ['', '', ''];
     });
     return `| ${r.kind} | ${r.name} | ${cells.join(' | ')} |`;
   });

@@ -21,6 +21,7 @@ import * as wg from '../../src/node/index';
 import { countsTable, markdownTable, resultLine, summary, variantsTable, type CaseResult, type Variant } from './harness';
 import { getBackend } from '../../src/runtime';
 import type { WebGpuBackend } from '../../src/backend/webgpu';
+import { sameChoice } from '../../src/backend/webgpu/tune';
 import { runSuite } from './suite';
 import { labelledShapes } from './shapes';
 import { benchModelConfigs } from './models';
@@ -77,12 +78,18 @@ function benchVariants(tune: boolean): Variant[] {
       label: 'tuned', defaultOn: false, applies: () => true,
       prepare: async (runOurs) => {
         gpu.tuner.mode = 'on';
+        gpu.tuner.asked.clear();
         await runOurs();
         await gpu.tuner.tunePending(); // the bench's sync reads past the backend's readback, where tuning happens
       },
       set: (on) => {
         gpu.tuner.mode = on ? 'cached' : 'off';
       },
+      // the same kernels as the table's: the two columns differ by noise alone
+      note: () => ([...gpu.tuner.asked].every((key) => {
+        const result = gpu.tuner.resultFor(key);
+        return !result || sameChoice(result.choice, result.table);
+      }) ? '= table' : ''),
     });
   }
   if (gpu.subgroups) {
