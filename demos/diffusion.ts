@@ -4,7 +4,7 @@
 import * as wg from '../src/index';
 import { sampleDdim, sampleDdpm, type SampleResult } from '../src/models/diffusion';
 import { DIFFUSION_MODEL, classRows, gridColumns, type DiffusionSetup, type DiffusionTrainer } from '../src/train/diffusion';
-import { imageGrid } from '../src/train/picture';
+import { imageGrid } from '../src/io/picture';
 import { el, pageError, pageReady, startPage } from './common/page';
 import { canvasPixels, drawImages, drawPicture, pixelCanvas } from './train/canvas';
 import { baseSetup, optionalNumber, type ModelKind } from './train/model-kind';

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import * as wg from '../src/node/index';
 import { checkpointInfo } from '../src/train/checkpoint';
 import { DcganTrainer, dcganTrainConfig } from '../src/train/dcgan';
-import { encodePng } from '../src/train/picture';
+import { encodePng } from '../src/io/picture';
 
 const root = new URL('..', import.meta.url).pathname;
 // the smallest DCGAN run the CLI makes: a few hundred ms a step on SwiftShader

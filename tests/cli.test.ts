@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GifReader } from 'omggif';
-import { decodePng } from '../src/train/picture';
+import { decodePng } from '../src/io/picture';
 
 const root = new URL('..', import.meta.url).pathname;
 

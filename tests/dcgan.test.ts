@@ -17,7 +17,7 @@ import {
 import { emaDecayAt } from '../src/nn/optim';
 import type { StepMetrics } from '../src/train/run';
 import { runTraining } from '../src/node/run-folder';
-import { decodePng } from '../src/train/picture';
+import { decodePng } from '../src/io/picture';
 import { writeCheckpoint } from '../src/train/checkpoint';
 
 let shapes: Dataset;

@@ -24,7 +24,7 @@ import {
 import type { StepMetrics } from '../src/train/run';
 import { runTraining } from '../src/node/run-folder';
 import { emaDecayAt } from '../src/nn/optim';
-import { decodePng } from '../src/train/picture';
+import { decodePng } from '../src/io/picture';
 import { normalArray } from '../src/random';
 
 let shapes: Dataset;

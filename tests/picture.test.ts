@@ -3,8 +3,8 @@
 import { describe, it, expect } from 'vitest';
 import { encode as encodeRawPng } from 'fast-png';
 import { GifReader } from 'omggif';
-import { imageGrid, joinPictures, encodePng, decodePng, encodeGif } from '../src/train/picture';
-import type { Picture } from '../src/train/picture';
+import { imageGrid, joinPictures, encodePng, decodePng, encodeGif } from '../src/io/picture';
+import type { Picture } from '../src/io/picture';
 
 /** [r, g, b, a] at (x, y). */
 function pixel(picture: Picture, x: number, y: number): number[] {

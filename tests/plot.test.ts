@@ -1,7 +1,7 @@
 // Charts: SVG text from vega-lite + vega, rendered headless with no network.
 import { describe, it, expect, vi, afterEach } from 'vitest';
-import { lineChartSvg, scatterSvg } from '../src/train/plot';
-import type { Series } from '../src/train/plot';
+import { lineChartSvg, scatterSvg } from '../src/io/plot';
+import type { Series } from '../src/io/plot';
 
 /** The text of every <text> element, in document order. */
 function texts(svg: string): string[] {

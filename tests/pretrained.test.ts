@@ -13,7 +13,7 @@ import * as wg from '../src/node/index';
 import { openDataset } from '../src/data/dataset';
 import { accuracy, classifierFileInfo, loadClassifier } from '../src/train/classifier';
 import { checkpointInfo } from '../src/train/checkpoint';
-import { decodePng } from '../src/train/picture';
+import { decodePng } from '../src/io/picture';
 
 const root = new URL('..', import.meta.url).pathname;
 const folder = join(root, 'pretrained');

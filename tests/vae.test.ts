@@ -17,7 +17,7 @@ import {
 import { interpolateLatents, latentMap } from '../src/train/latent';
 import { TrainingDiverged, type StepMetrics } from '../src/train/run';
 import { runTraining } from '../src/node/run-folder';
-import { decodePng, encodePng, imageGrid } from '../src/train/picture';
+import { decodePng, encodePng, imageGrid } from '../src/io/picture';
 
 let mnist: Dataset;
 let mnistTest: Dataset;

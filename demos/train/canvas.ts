@@ -1,6 +1,6 @@
-// Pictures (train/picture.ts: RGBA bytes) onto canvases, and back: the
+// Pictures (src/io/picture.ts: RGBA bytes) onto canvases, and back: the
 // pages draw sample grids with the same imageGrid the CLI writes PNGs with.
-import { imageGrid, type ImageGridOptions, type Picture } from '../../src/train/picture';
+import { imageGrid, type ImageGridOptions, type Picture } from '../../src/io/picture';
 
 /** Sizes `canvas` to the picture and paints it, pixel for pixel (CSS scales it up, pixelated). */
 export function drawPicture(canvas: HTMLCanvasElement, picture: Picture): void {

@@ -6,7 +6,7 @@ import * as wg from '../node/index';
 import { Loader, describeDataset } from '../data/dataset';
 import { openDataset } from '../node/image-folder';
 import { DCGAN_MODEL, DCGAN_RECIPES, DEFAULT_DCGAN_RECIPE, type DcganTrainConfig, type DcganTrainer } from '../train/dcgan';
-import { encodeGif, encodePng, imageGrid } from '../train/picture';
+import { encodeGif, encodePng, imageGrid } from '../io/picture';
 import { checkFinite } from '../train/checkpoint';
 import { checkCountFits, sampleInPieces } from '../train/fits';
 import { normalArray, slerpRows } from '../random';

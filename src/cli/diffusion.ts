@@ -8,7 +8,7 @@ import { openDataset } from '../node/image-folder';
 import type { UNet } from '../models/unet';
 import { SCHEDULE_KINDS, sampleDdim, sampleDdpm, timestepInput, type SampleOptions, type SampleResult } from '../models/diffusion';
 import { DIFFUSION_MODEL, DiffusionTrainer, classRows, gridColumns, loadDenoiser } from '../train/diffusion';
-import { encodeGif, encodePng, imageGrid, type Picture } from '../train/picture';
+import { encodeGif, encodePng, imageGrid, type Picture } from '../io/picture';
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
 import { checkFinite } from '../train/checkpoint';

@@ -9,7 +9,7 @@ import { decodeImage, fitImage } from '../data/images';
 import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS } from '../models/vae';
 import { VAE_MODEL, type VaeTrainConfig, type VaeTrainer } from '../train/vae';
 import { defaultInterpolationMode, interpolateLatents, latentMap, type InterpolationMode } from '../train/latent';
-import { encodeGif, encodePng, imageGrid, joinPictures } from '../train/picture';
+import { encodeGif, encodePng, imageGrid, joinPictures } from '../io/picture';
 import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
 import { checkFinite } from '../train/checkpoint';

@@ -12,8 +12,8 @@
 // A new run refuses to replace another one in the same folder unless told to.
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePng, encodeGif, encodePng, type Picture } from '../train/picture';
-import { lineChartSvg, type Series } from '../train/plot';
+import { decodePng, encodeGif, encodePng, type Picture } from '../io/picture';
+import { lineChartSvg, type Series } from '../io/plot';
 import {
   checkLoopOptions, trainingLoop, type LoopOptions, type LoopResult, type RunStart, type RunWriter, type StepMetrics, type Trainable,
 } from '../train/run';

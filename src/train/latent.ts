@@ -6,8 +6,8 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { Dataset } from '../data/dataset';
 import { decodeLatents, encodeImages, firstExamples, vaeOf, type VaeSource } from './vae';
 import { slerpRows } from '../random';
-import { imageGrid, type Picture } from './picture';
-import { scatterSvg, type ScatterPoint } from './plot';
+import { imageGrid, type Picture } from '../io/picture';
+import { scatterSvg, type ScatterPoint } from '../io/plot';
 
 export interface LatentMapOptions {
   /** the decoded grid is gridSize × gridSize images; default 16 */

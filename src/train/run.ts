@@ -5,7 +5,7 @@
 // writer is the host's. Node's (src/node/run-folder.ts) writes a run folder:
 // metrics.jsonl, samples/step-N.png, evolution.gif, loss.svg and an atomic
 // checkpoint.safetensors.
-import { imageGrid, type Picture } from './picture';
+import { imageGrid, type Picture } from '../io/picture';
 
 export interface StepMetrics {
   step: number;

@@ -21,7 +21,7 @@ import {
   type VaeConfig, type VaeConfigName,
 } from '../models/vae';
 import { MAX_FIXED_SAMPLES, loadFixedNoise, restoreTrainer, writeCheckpoint } from './checkpoint';
-import { imageGrid, joinPictures, type Picture } from './picture';
+import { imageGrid, joinPictures, type Picture } from '../io/picture';
 import { sampleWithSeed } from './fits';
 import { trainableOf, type GenerativeModelDescription, type ModelSetup, type TrainingData } from './model-description';
 import type { Dataset, Loader } from '../data/dataset';

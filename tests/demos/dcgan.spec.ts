@@ -3,10 +3,10 @@
 // the page exactly as `wgrad sample dcgan` does for the same seed.
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { decodePng, imageGrid } from '../../src/train/picture';
+import { decodePng, imageGrid } from '../../src/io/picture';
 import { collectErrors, expectNoSidewaysScroll, openDemo, screenshots } from './helpers';
 import { hooks, maxPixelDifference, trainThroughButtons, wgrad } from './training-helpers';
-import { encodePng } from '../../src/train/picture';
+import { encodePng } from '../../src/io/picture';
 
 test('DCGAN page trains a few steps: the loss chart and the sample grid change', async ({ page }, testInfo) => {
   const errors = collectErrors(page);

@@ -5,7 +5,7 @@
 // runs a short DDIM.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { decodePng, imageGrid } from '../../src/train/picture';
+import { decodePng, imageGrid } from '../../src/io/picture';
 import { collectErrors, expectNoSidewaysScroll, openDemo, screenshots } from './helpers';
 import { hooks, maxPixelDifference, trainThroughButtons, wgrad } from './training-helpers';
 
