@@ -49,9 +49,10 @@ fn workgroup_sum(t: u32, lane: u32, size: u32, v: vec2f) -> vec2f {
 }
 
 @compute @workgroup_size(WG)
-fn batchnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32,
+fn batchnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32,
                      @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
-  let c = wid.x;
+  let c = wid.x + wid.y * nwg.x;   // channels past 65535 wrap into the grid's y
+  if (c >= p.channels) { return; }
   let count = p.batch * p.spatial;
   var s = 0.0;
   for (var i = t; i < count; i += WG) { s += x[at(c, i)]; }
@@ -71,9 +72,10 @@ fn batchnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocatio
 }
 
 @compute @workgroup_size(WG)
-fn batchnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32,
+fn batchnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32,
                       @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
-  let c = wid.x;
+  let c = wid.x + wid.y * nwg.x;   // channels past 65535 wrap into the grid's y
+  if (c >= p.channels) { return; }
   let count = p.batch * p.spatial;
   let mu = mean[c];
   let invstd = 1.0 / sqrt(variance[c] + p.eps);

@@ -255,6 +255,56 @@ describe('a matmul grid over the per-axis workgroup limit runs as several dispat
   });
 });
 
+describe('batchnorm with more channels than one grid axis takes', () => {
+  it('folds the channels into the grid\'s y and matches the CPU reference (limit lowered to 3), with and without subgroups', async () => {
+    const gpu = getBackend('webgpu') as WebGpuBackend;
+    const ctx = gpu.ctx;
+    const run = (backend: BackendName) => withBackend(backend, () => wg.scope(() => {
+      wg.seed(5);
+      const x = wg.randn([3, 8, 4, 5], { requiresGrad: true }); // 8 channels: a 3 × 3 grid at 3 per axis, one workgroup idle
+      const w = wg.randn([8], { requiresGrad: true });
+      const y = wg.F.batchNorm(x, wg.zeros([8]), wg.ones([8]), w, null, { training: true });
+      y.square().mul(wg.randn([3, 8, 4, 5])).sum().backward();
+      return [y, x.grad!, w.grad!].map((t) => wg.keep(t));
+    }));
+    const want = await Promise.all(run('cpu').map((t) => t.toArray()));
+    const normal = ctx.maxGroupsPerAxis;
+    const subgroups = gpu.subgroups;
+    try {
+      ctx.maxGroupsPerAxis = 3;
+      for (const path of subgroups ? [true, false] : [false]) {
+        gpu.subgroups = path;
+        // every batchnorm dispatch keeps within the lowered limit on each axis
+        const widest: number[] = [];
+        const dispatch = ctx.dispatch.bind(ctx);
+        ctx.dispatch = (spec) => {
+          if (spec.shader.startsWith('batchnorm')) widest.push(Math.max(...spec.groups));
+          dispatch(spec);
+        };
+        let got: Float32Array[];
+        try {
+          got = await Promise.all(run('webgpu').map((t) => t.toArray()));
+        } finally {
+          ctx.dispatch = dispatch;
+        }
+        expect(widest.length).toBe(2); // forward and backward
+        expect(Math.max(...widest)).toBeLessThanOrEqual(3);
+        for (let i = 0; i < 3; i++) {
+          let [scale, err] = [0, 0];
+          want[i].forEach((v, j) => {
+            scale = Math.max(scale, Math.abs(v));
+            err = Math.max(err, Math.abs(got[i][j] - v));
+          });
+          expect(err / scale, `${['output', 'input gradient', 'weight gradient'][i]}, subgroups ${path}`).toBeLessThan(1e-5);
+        }
+      }
+    } finally {
+      ctx.maxGroupsPerAxis = normal;
+      gpu.subgroups = subgroups;
+    }
+  });
+});
+
 describe('sampling many images is a loop, not one buffer', () => {
   it('sampleInPieces draws SAMPLE_PIECE latents at a time and keeps their order', async () => {
     const counts: number[] = [];

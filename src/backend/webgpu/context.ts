@@ -25,11 +25,11 @@ export interface DispatchSpec {
   groups: [number, number, number];
 }
 
-/** Workgroups for `count` work items of `perGroup` each, folded into a 2-D grid past 65535. */
-export function gridFor(count: number, perGroup: number): [number, number, number] {
+/** Workgroups for `count` work items of `perGroup` each, folded into a 2-D grid past `most` (65535) along x. */
+export function gridFor(count: number, perGroup: number, most = MAX_GROUPS): [number, number, number] {
   const groups = Math.max(1, Math.ceil(count / perGroup));
-  if (groups <= MAX_GROUPS) return [groups, 1, 1];
-  const y = Math.ceil(groups / MAX_GROUPS);
+  if (groups <= most) return [groups, 1, 1];
+  const y = Math.ceil(groups / most);
   return [Math.ceil(groups / y), y, 1];
 }
 

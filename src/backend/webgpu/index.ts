@@ -474,7 +474,7 @@ export class WebGpuBackend implements Backend {
           x: this.buf(x), weight: this.buf(weight), bias: this.buf(bias),
           out: out.buffer, mean: mean.buffer, variance: variance.buffer,
         },
-        groups: [geo.channels, 1, 1],
+        groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis), // a workgroup per channel
       });
     }
     return { out, mean, var: variance };
@@ -501,7 +501,7 @@ export class WebGpuBackend implements Backend {
           dy: this.buf(dy), x: this.buf(x), mean: this.buf(mean), variance: this.buf(variance),
           weight: this.buf(weight), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
         },
-        groups: [geo.channels, 1, 1],
+        groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis), // a workgroup per channel
       });
     }
     return { dx, dweight, dbias };
