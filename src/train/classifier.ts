@@ -10,7 +10,7 @@ import { Adam } from '../nn/optim';
 import { loadSafetensors, safetensorsMetadata, saveSafetensors } from '../io/safetensors';
 import { Classifier, FEATURE_DIM, type ClassifierConfig } from '../models/classifier';
 import { Loader, type Dataset } from '../data/dataset';
-import { trainableOf, type ModelDescription, type ModelSetup } from './model-description';
+import { trainableOf, type ModelDescription, type ModelSetup, type TrainConfigBase } from './model-description';
 
 export interface StepInfo {
   step: number;
@@ -174,16 +174,8 @@ export async function trainClassifier(o: ClassifierRunOptions): Promise<{ model:
 
 // ---------------------------------------------------------------- one step at a time
 
-export interface ClassifierTrainConfig {
-  /** the classifier has one size; 'default' */
-  configName: string;
-  /** the data spec (shapes, mnist) */
-  data: string;
-  imageSize: number;
-  channels: 1 | 3;
-  batch: number;
-  lr: number;
-  seed: number;
+/** configName is 'default' (the classifier has one size); data is shapes or mnist. */
+export interface ClassifierTrainConfig extends TrainConfigBase {
   classes: number;
   /** the first conv's channels */
   width: number;
