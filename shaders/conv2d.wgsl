@@ -91,6 +91,7 @@ struct Job {
   count: vec2u,   // MODE 3: its rows and columns
   tap0: vec2u,    // MODE 3: its first kernel row/column (the residue)
   taps: vec2u,    // MODE 3: how many kernel rows/columns it uses
+  lead: vec2u,    // MODE 3: (first + pad - tap0) / stride, exact: see load_a4
 }
 
 fn in_channels_per_group() -> u32 { return p.in_c / p.groups; }
@@ -208,20 +209,17 @@ fn load_a4(job: Job, row: u32, kk: u32) -> vec4f {
     }
     return v;
   }
-  // MODE 3: rows = (n, th, tw) of the phase, kk = (o, u, v): input pixel
-  // first + stride·(th, tw) meets kernel tap tap0 + stride·(u, v) at output
-  // pixel (ih + pad - kh) / stride, exact by construction.
+  // MODE 3: rows = (n, y, x) of the phase, kk = (o, u, v): input pixel
+  // first + stride·(y, x) meets kernel tap tap0 + stride·(u, v) at output
+  // pixel (ih + pad - kh) / stride = lead + (y, x) - (u, v), since
+  // first + pad ≡ tap0 (mod stride): no division per element.
   let tap = decode_tap(kk, job.taps.x, job.taps.y);
-  let kh = job.tap0.x + p.stride_h * tap.h;
-  let kw = job.tap0.y + p.stride_w * tap.w;
   var px = decode_pixel(row, job.count.x, job.count.y);
   for (var i = 0u; i < 4u; i++) {
-    let ih = job.first.x + p.stride_h * px.y;
-    let iw = job.first.y + p.stride_w * px.x;
-    if (row + i < job.m && ih + p.pad_h >= kh && iw + p.pad_w >= kw) {
-      let oh = (ih + p.pad_h - kh) / p.stride_h;
-      let ow = (iw + p.pad_w - kw) / p.stride_w;
-      if (oh < p.out_h && ow < p.out_w) { v[i] = dy_at(g, px.n, tap.c, oh, ow); }
+    let oh = i32(job.lead.x + px.y) - i32(tap.h);
+    let ow = i32(job.lead.y + px.x) - i32(tap.w);
+    if (row + i < job.m && oh >= 0 && ow >= 0 && u32(oh) < p.out_h && u32(ow) < p.out_w) {
+      v[i] = dy_at(g, px.n, tap.c, u32(oh), u32(ow));
     }
     px = next_pixel(px, job.count.x, job.count.y);
   }
@@ -316,6 +314,7 @@ fn job_for(z: u32) -> Job {
   job.first = (job.tap0 + stride - pad % stride) % stride;
   job.count = select(vec2u(0u), (size - job.first + stride - 1u) / stride, job.first < size);
   job.taps = select(vec2u(0u), (kernel - job.tap0 + stride - 1u) / stride, job.tap0 < kernel);
+  job.lead = (job.first + pad - job.tap0) / stride;   // first + pad ≥ tap0: first is tap0 - pad mod stride, in [0, stride)
   job.m = p.batch * job.count.x * job.count.y;
   job.k = out_channels_per_group() * job.taps.x * job.taps.y;
   return job;

@@ -3,11 +3,14 @@
 //
 // The tile table. Each conv runs as a GEMM of m rows (pixels or output
 // channels) by n columns (channels, or channels × taps for wgrad). A tile
-// wider than n leaves threads idle, so narrow GEMMs get narrow tiles:
-//   n ≤ 8   → 2 × 32 threads (8 × 128 outputs per workgroup), TILE_K 8
-//   m ≤ 8   → 16 × 2 threads (64 × 8): wgrad of a layer with few output channels
-//   n ≤ 32  → 8 × 16 threads (32 × 64)
-//   else    → 16 × 16 threads (64 × 64), TILE_K 16 (medium too)
+// wider than the GEMM computes rows or columns that are thrown away, so
+// small GEMMs get small tiles:
+//   n ≤ 2 and m ≥ 1024 (not wgrad) → conv2d_thin, a thread per 4 rows of one column
+//   m ≤ 16  → flat, 16 × 2 threads (64 × 8 outputs a workgroup): wgrad of a layer
+//             with few output channels, or a batch of 1×1 maps
+//   n ≤ 16, or n ≤ 32 in dgrad → narrow, 2 × 32 threads (8 × 128), TILE_K 8
+//   n ≤ 32  → medium, 8 × 16 threads (32 × 64)
+//   else    → wide, 16 × 16 threads (64 × 64), TILE_K 16 (medium too)
 // Measured with `npm run bench:conv -- --tiles` (bench/conv.ts) on
 // SwiftShader (2-core VM), forward 3×3 convs, batch 8, ms:
 //   64→3 at 32×32:   narrow 313, medium 781, wide 1397
@@ -16,7 +19,13 @@
 // (bench/RESULTS.md has the table). The narrow tile's TILE_K went from 16
 // to 8 after DCGAN's 1-channel layers (n = 1, k = 32, batch 64): the
 // transposed conv 8→1 to 32×32 took 450 ms with 16, 280 with 8; the conv
-// 1→8 100 and 60. This table is the default and the tuner's first
+// 1→8 100 and 60. The m ≤ 16 and n ≤ 16 rows and conv2d_thin's least m
+// come from `wgrad tune dcgan` on the same machine (docs/TUNING.md): of
+// the tiny DCGAN's 34 kernel shapes the tuner had beaten the older table
+// (narrow only to n ≤ 8, flat only to m ≤ 8, thin at any m) on 13, by
+// 1.4–7× on the small ones, and now keeps the table's choice on all but
+// the split-K target of two weight gradients.
+// This table is the default and the tuner's first
 // candidate: on any adapter `wgrad tune` (or WGRAD_TUNE=on) times every
 // tile, conv2d_thin for narrow GEMMs and other split-K targets per shape,
 // and keeps the fastest (tune.ts; docs/TUNING.md has what it chose here).
@@ -70,12 +79,15 @@ export interface ConvChoice {
   sum?: 'subgroups';
 }
 
-function tileFor(m: number, n: number): ConvTileName {
-  if (n <= 8) return 'narrow';
-  if (m <= 8) return 'flat';
+function tileFor(mode: ConvMode, m: number, n: number): ConvTileName {
+  if (m <= FLAT_ROWS) return 'flat';
+  if (n <= 16 || (mode === 'inputGrad' && n <= 32)) return 'narrow';
   if (n <= 32) return 'medium';
   return 'wide';
 }
+
+/** GEMMs at most this many rows take the flat tile (8 rows a workgroup). */
+const FLAT_ROWS = 16;
 
 /** Threads per workgroup of conv2d_thin. */
 const THIN_THREADS = 64;
@@ -87,6 +99,8 @@ const THIN_THREADS = 64;
  * throw 6 or 7 away.
  */
 const THIN_COLUMNS = 2;
+/** ... and at least this many rows: fewer leave conv2d_thin a handful of threads, each walking all of k. */
+const THIN_MIN_ROWS = 1024;
 
 /** Workgroups wgrad aims for before it stops splitting k (enough to fill a desktop GPU). */
 const WGRAD_TARGET_WORKGROUPS = 256;
@@ -124,9 +138,9 @@ function dgradByPhase(mode: ConvMode, geo: ConvGeometry): boolean {
 /** The table's choice for `mode` on `geo`. */
 export function tableConvChoice(mode: ConvMode, geo: ConvGeometry): ConvChoice {
   const [m, n] = gemmOf(mode, geo);
-  if (mode !== 'weightGrad' && n <= THIN_COLUMNS) return { tile: 'thin' };
   const rows = dgradByPhase(mode, geo) ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
-  const tile = tileFor(rows, n);
+  if (mode !== 'weightGrad' && n <= THIN_COLUMNS && rows >= THIN_MIN_ROWS) return { tile: 'thin' };
+  const tile = tileFor(mode, rows, n);
   return mode === 'weightGrad' ? { tile, target: WGRAD_TARGET_WORKGROUPS } : { tile };
 }
 
