@@ -12,8 +12,11 @@
 //          AdamW: p *= 1 - lr·weight_decay;  Adam: g = grad + weight_decay·p
 //          m = β1·m + (1 - β1)·g;  v = β2·v + (1 - β2)·g²
 //          p -= lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)
-//   ema:   p = decay·p + (1 - decay)·scale·source   (an exponential moving average of weights,
-//          or of batchnorm's statistics)
+//   ema:   p = decay·p + (1 - decay)·scale·source   (an exponential moving average of weights)
+//   running_stats: batchnorm's running statistics after a training batch, in
+//          one dispatch: running_mean (param) and running_var (buf) as ema
+//          with the batch mean (source) and variance (grad, taken × scale =
+//          n/(n - 1)), and num_batches_tracked (step_out, [1]) + 1
 
 struct Params {
   n: u32,
@@ -92,4 +95,12 @@ fn power(b: f32, t: f32) -> f32 {
   let i = flat_index(gid, nwg);
   if (i >= p.n) { return; }
   param[i] = p.decay * param[i] + (1.0 - p.decay) * p.scale * source[i];
+}
+
+@compute @workgroup_size(WG) fn running_stats(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i == 0u) { step_out[0] += 1.0; }
+  if (i >= p.n) { return; }
+  param[i] = p.decay * param[i] + (1.0 - p.decay) * source[i];
+  buf[i] = p.decay * buf[i] + (1.0 - p.decay) * p.scale * grad[i];
 }

@@ -481,6 +481,20 @@ describe.each(BACKENDS)('BatchNorm2d and GroupNorm (%s)', (backend) => {
     expect(await bn.num_batches_tracked!.item()).toBe(3);
   });
 
+  it('running statistics of more channels than a workgroup: each channel blended, the batch counted once', async () => {
+    const channels = 300;
+    const bn = on(() => new nn.BatchNorm2d(channels, { momentum: 0.25 }));
+    const big = [2, channels, 1, 2];
+    const xs = values(2 * channels * 2, 7).map((v, i) => v + (i % 5));
+    const st = channelStats(xs, big);
+    for (let k = 1; k <= 2; k++) bn.forward(on(() => wg.tensor(xs, big)));
+    // two identical batches: r ← 0.75·r + 0.25·s twice
+    const after = (start: number, stat: number) => 0.5625 * start + 0.4375 * stat;
+    expectClose(await read(bn.running_mean!), st.mean.map((m) => after(0, m)), tol, tol, 'running_mean');
+    expectClose(await read(bn.running_var!), st.unbiased.map((v) => after(1, v)), tol, tol, 'running_var');
+    expect(await bn.num_batches_tracked!.item()).toBe(2);
+  });
+
   it('eval mode normalizes with the running statistics and updates nothing', async () => {
     const bn = on(() => new nn.BatchNorm2d(3, { eps: 1e-3 }));
     const rm = [0.5, -1, 2];

@@ -216,4 +216,8 @@ export interface Backend {
   // average ← decay·average + (1 − decay)·scale·source, in place (both [n]); scale defaults to 1
   // (batchnorm's running variance takes the batch variance × n/(n − 1) in the same dispatch)
   emaStep(average: Storage, source: Storage, decay: number, scale?: number): void;
+  // batchnorm's running statistics after a training batch, in place and in one call: runningMean
+  // and runningVar as emaStep with decay 1 − momentum (the variance × unbias = n/(n − 1)), all [C];
+  // tracked ([1], num_batches_tracked) + 1
+  runningStatsStep(runningMean: Storage, runningVar: Storage, tracked: Storage, mean: Storage, variance: Storage, momentum: number, unbias: number): void;
 }

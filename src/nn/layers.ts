@@ -234,13 +234,16 @@ export class BatchNorm2d extends Module {
       return out;
     }
     const count = x.size / this.numFeatures;
-    assignComputed(tracked, () => tracked.add(1));
     if (this.momentum !== null) {
-      // One dispatch each, in place: running ← (1 − momentum)·running + momentum·batch
-      // statistic, the variance unbiased by n/(n − 1) on the way.
-      rm.backend.emaStep(rm.storageFor('BatchNorm2d'), mean.storageFor('BatchNorm2d'), 1 - this.momentum);
-      rv.backend.emaStep(rv.storageFor('BatchNorm2d'), variance.storageFor('BatchNorm2d'), 1 - this.momentum, count / (count - 1));
+      // One dispatch, in place: running ← (1 − momentum)·running + momentum·batch
+      // statistic, the variance unbiased by n/(n − 1) on the way, and the batch counted.
+      const where = 'BatchNorm2d';
+      rm.backend.runningStatsStep(
+        rm.storageFor(where), rv.storageFor(where), tracked.storageFor(where), mean.storageFor(where), variance.storageFor(where),
+        this.momentum, count / (count - 1),
+      );
     } else {
+      assignComputed(tracked, () => tracked.add(1));
       // The cumulative average: the blend factor 1/batches is kept on the device.
       const factor = () => tracked.pow(-1);
       assignComputed(rm, () => rm.add(mean.sub(rm).mul(factor())));

@@ -27,7 +27,7 @@ import { batchNorm, batchNormGrad } from './norm';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
-import { adamStep, emaStep, sgdStep } from './optim';
+import { adamStep, emaStep, runningStatsStep, sgdStep } from './optim';
 
 const BYTES_PER_ELEMENT = Float64Array.BYTES_PER_ELEMENT;
 
@@ -139,6 +139,10 @@ export class CpuBackend implements Backend {
 
   emaStep(average: Storage, source: Storage, decay: number, scale = 1): void {
     emaStep(this.dataOf(average), this.dataOf(source), decay, scale);
+  }
+
+  runningStatsStep(runningMean: Storage, runningVar: Storage, tracked: Storage, mean: Storage, variance: Storage, momentum: number, unbias: number): void {
+    runningStatsStep(this.dataOf(runningMean), this.dataOf(runningVar), this.dataOf(tracked), this.dataOf(mean), this.dataOf(variance), momentum, unbias);
   }
 
   conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {

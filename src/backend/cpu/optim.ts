@@ -32,3 +32,12 @@ export function adamStep(p: Float64Array, grad: Float64Array, m: Float64Array, v
 export function emaStep(average: Float64Array, source: Float64Array, decay: number, scale = 1): void {
   for (let i = 0; i < average.length; i++) average[i] = decay * average[i] + (1 - decay) * scale * source[i];
 }
+
+// batchnorm's running statistics after a training batch: runningMean, runningVar, mean, variance: [C]; tracked: [1].
+export function runningStatsStep(
+  runningMean: Float64Array, runningVar: Float64Array, tracked: Float64Array, mean: Float64Array, variance: Float64Array, momentum: number, unbias: number,
+): void {
+  emaStep(runningMean, mean, 1 - momentum);
+  emaStep(runningVar, variance, 1 - momentum, unbias);
+  tracked[0] += 1;
+}

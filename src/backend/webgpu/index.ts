@@ -546,4 +546,12 @@ export class WebGpuBackend implements Backend {
       groups: gridFor(average.size, shaderConstant('optimizer', 'WG')),
     });
   }
+
+  runningStatsStep(runningMean: Storage, runningVar: Storage, tracked: Storage, mean: Storage, variance: Storage, momentum: number, unbias: number): void {
+    this.ctx.dispatch({
+      shader: 'optimizer', entry: 'running_stats', params: { n: runningMean.size, decay: 1 - momentum, scale: unbias },
+      buffers: { param: this.buf(runningMean), buf: this.buf(runningVar), step_out: this.buf(tracked), source: this.buf(mean), grad: this.buf(variance) },
+      groups: gridFor(runningMean.size, shaderConstant('optimizer', 'WG')),
+    });
+  }
 }
