@@ -8,7 +8,7 @@
 //   n ≤ 2 and m ≥ 1024 (not wgrad) → conv2d_thin, a thread per 4 rows of one column
 //   m ≤ 16  → flat, 16 × 2 threads (64 × 8 outputs a workgroup): wgrad of a layer
 //             with few output channels, or a batch of 1×1 maps
-//   n ≤ 16, or n ≤ 32 in dgrad → narrow, 2 × 32 threads (8 × 128), TILE_K 8
+//   n ≤ 16  → narrow, 2 × 32 threads (8 × 128), TILE_K 8
 //   n ≤ 32  → medium, 8 × 16 threads (32 × 64)
 //   else    → wide, 16 × 16 threads (64 × 64), TILE_K 16 (medium too)
 // Measured with `npm run bench:conv -- --tiles` (bench/conv.ts) on
@@ -81,7 +81,7 @@ export interface ConvChoice {
 
 function tileFor(mode: ConvMode, m: number, n: number): ConvTileName {
   if (m <= FLAT_ROWS) return 'flat';
-  if (n <= 16 || (mode === 'inputGrad' && n <= 32)) return 'narrow';
+  if (n <= 16) return 'narrow';
   if (n <= 32) return 'medium';
   return 'wide';
 }
