@@ -183,6 +183,22 @@ describe('gradcheck: CPU reference vs central finite differences', () => {
       `${'case'.padEnd(width)}  ok    ${'maxAbs'.padStart(9)}  ${'maxRel'.padStart(9)}\n${lines.join('\n')}\n`);
   });
 
+  it('bceWithLogits (one kernel each way) equals its formula composed from ops, value and both gradients', async () => {
+    const run = (fused: boolean) => wg.scope(() => {
+      const logits = wg.tensor([-40, -3.5, -0.2, 0, 0.7, 5, 35], [7], { requiresGrad: true });
+      const target = wg.tensor([0, 1, 0.3, 0.5, 1, 0, 1], [7], { requiresGrad: true });
+      const loss = fused ? F.bceWithLogits(logits, target) : logits.softplus().sub(logits.mul(target)).mean();
+      loss.mul(1.7).backward();
+      return [loss, logits.grad!, target.grad!].map((t) => wg.keep(t));
+    });
+    const [fused, composed] = [run(true), run(false)];
+    for (let i = 0; i < 3; i++) {
+      const [f, c] = [await fused[i].toFloat64(), await composed[i].toFloat64()];
+      for (let j = 0; j < f.length; j++) expect(Math.abs(f[j] - c[j]), `output ${i}, element ${j}`).toBeLessThan(1e-12);
+    }
+    for (const t of [...fused, ...composed]) t.dispose();
+  });
+
   it('catches a wrong gradient (sanity check of the check)', async () => {
     // value t, gradient 2 (detach hides one t from autograd)
     const t = wg.tensor([0.3, -0.7, 1.1], [3], { requiresGrad: true });

@@ -177,6 +177,10 @@ export interface Backend {
   matmul(a: Storage, b: Storage, args: MatmulArgs): Storage;
   // softmax (or log-softmax) of each row               x: [rows, cols] -> out: [rows, cols]
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage;
+  // binary cross-entropy on logits, mean over n elements (n ≥ 1)   x, target: [n] -> out: [1]
+  bceWithLogits(x: Storage, target: Storage): Storage;
+  // its gradient with respect to x                      x, target: [n], grad: [1] -> dx: [n]
+  bceWithLogitsGrad(x: Storage, target: Storage, grad: Storage): Storage;
 
   // ---- convolution (see ConvGeometry). A transposed conv's forward is
   // conv2dInputGrad, its backward conv2d and conv2dWeightGrad.

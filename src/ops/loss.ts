@@ -1,6 +1,8 @@
-// Losses, each the mean over all elements (PyTorch's reduction='mean'),
-// composed from differentiable ops so their gradients come for free.
+// Losses, each the mean over all elements (PyTorch's reduction='mean'):
+// composed from differentiable ops so their gradients come for free, except
+// bceWithLogits, one kernel each way.
 import { Tensor, shapeString } from '../tensor';
+import { record } from '../autograd';
 import { rangeOn } from './creation';
 import { logSoftmax } from './softmax';
 import { checkIndices } from './index-check';
@@ -16,10 +18,21 @@ export function mseLoss(pred: Tensor, target: Tensor): Tensor {
   return pred.sub(target).square().mean();
 }
 
-/** Binary cross-entropy on logits: mean(softplus(x) - x·t), stable for any x. */
+/**
+ * Binary cross-entropy on logits: mean(softplus(x) - x·t), stable for any x.
+ * One kernel forward and one backward (the backend's bceWithLogits), not the
+ * six dispatches the composed formula takes; a target that needs a gradient
+ * gets -x·g/n, composed.
+ */
 export function bceWithLogits(logits: Tensor, target: Tensor): Tensor {
-  sameShape('bceWithLogits', logits, target);
-  return logits.softplus().sub(logits.mul(target)).mean();
+  const op = 'bceWithLogits';
+  sameShape(op, logits, target);
+  if (logits.size === 0 || target.backend !== logits.backend) return logits.softplus().sub(logits.mul(target)).mean();
+  const loss = new Tensor(logits.backend.bceWithLogits(logits.storageFor(op), target.storageFor(op)), []);
+  return record(op, loss, [logits, target], (g) => [
+    logits.requiresGrad ? new Tensor(logits.backend.bceWithLogitsGrad(logits.storageFor(op), target.storageFor(op), g.storageFor(op)), logits.shape) : null,
+    target.requiresGrad ? logits.mul(g).mul(-1 / logits.size) : null,
+  ]);
 }
 
 /**

@@ -252,6 +252,11 @@ const losses: Case[] = [
     inputs: [x([129], -30, 30), { shape: [129], low: 0, high: 1, grad: false }],
     fn: (l, t) => F.bceWithLogits(l, t),
   }),
+  opCase('bceWithLogits [1]', { inputs: [x([1], -4, 4), x([1], 0, 1)], fn: (l, t) => F.bceWithLogits(l, t) }),
+  opCase('bceWithLogits [3, 1000] (many elements a thread), logits up to ±100, 0/1 targets', {
+    inputs: [x([3, 1000], -100, 100), { shape: [3, 1000], low: 0, high: 2, integers: true, grad: false }],
+    fn: (l, t) => F.bceWithLogits(l, t),
+  }),
   opCase('crossEntropy [7, 5] classes [7]', {
     inputs: [x([7, 5], -3, 3), classes([7], 5)],
     fn: (l, c) => F.crossEntropy(l, c),

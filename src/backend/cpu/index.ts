@@ -27,6 +27,7 @@ import { batchNorm, batchNormGrad } from './norm';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
+import { bceWithLogits, bceWithLogitsGrad } from './loss';
 import { adamStep, emaStep, runningStatsStep, sgdStep } from './optim';
 
 const BYTES_PER_ELEMENT = Float64Array.BYTES_PER_ELEMENT;
@@ -125,6 +126,14 @@ export class CpuBackend implements Backend {
 
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage {
     return this.adopt(softmax(this.dataOf(x), rows, cols, log));
+  }
+
+  bceWithLogits(x: Storage, target: Storage): Storage {
+    return this.adopt(bceWithLogits(this.dataOf(x), this.dataOf(target)));
+  }
+
+  bceWithLogitsGrad(x: Storage, target: Storage, grad: Storage): Storage {
+    return this.adopt(bceWithLogitsGrad(this.dataOf(x), this.dataOf(target), this.dataOf(grad)[0]));
   }
 
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void {

@@ -321,6 +321,25 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
+  bceWithLogits(x: Storage, target: Storage): Storage {
+    const out = this.alloc(1);
+    this.ctx.dispatch({
+      shader: 'loss', entry: 'bce_with_logits', params: { n: x.size },
+      buffers: { x: this.buf(x), t: this.buf(target), out: out.buffer }, groups: [1, 1, 1],
+    });
+    return out;
+  }
+
+  bceWithLogitsGrad(x: Storage, target: Storage, grad: Storage): Storage {
+    const out = this.alloc(x.size);
+    this.ctx.dispatch({
+      shader: 'loss', entry: 'bce_with_logits_grad', params: { n: x.size },
+      buffers: { x: this.buf(x), t: this.buf(target), g: this.buf(grad), out: out.buffer },
+      groups: gridFor(x.size, shaderConstant('loss', 'WG'), this.ctx.maxGroupsPerAxis),
+    });
+    return out;
+  }
+
   // ---- convolution: shaders/conv2d.wgsl, one mode per GEMM (see conv.ts)
 
   /** One conv kernel, as the tuner or the table chooses; `force` for the tuner's runs and bench/conv.ts's tile sweep. */
