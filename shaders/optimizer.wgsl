@@ -12,6 +12,7 @@
 //          AdamW: p *= 1 - lr·weight_decay;  Adam: g = grad + weight_decay·p
 //          m = β1·m + (1 - β1)·g;  v = β2·v + (1 - β2)·g²
 //          p -= lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)
+//          adam_packed: the same over many parameters packed in one buffer, one dispatch
 //   ema:   p = decay·p + (1 - decay)·scale·source   (an exponential moving average of weights)
 //   running_stats: batchnorm's running statistics after a training batch, in
 //          one dispatch: running_mean (param) and running_var (buf) as ema
@@ -42,6 +43,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> buf2: array<f32>;    // adam v
 @group(0) @binding(6) var<storage, read_write> step_out: array<f32>; // adam: [1], the steps taken after this one
 @group(0) @binding(7) var<storage, read> source: array<f32>;        // ema: the weights being averaged
+@group(0) @binding(8) var<storage, read> segment: array<f32>;       // adam_packed: each element's step-count offset
 
 override WG: u32 = 256;
 
@@ -79,6 +81,25 @@ fn power(b: f32, t: f32) -> f32 {
   if (i >= p.n) { return; }
   let t = step[0] + 1.0;
   if (i == 0u) { step_out[0] = t; }
+  adam_element(i, t);
+}
+
+// Adam over a pack of parameters (src/nn/optim.ts packs them): param,
+// grad, buf and buf2 hold every parameter at the same offsets, and
+// segment[i] is where element i's parameter keeps its step count in
+// step / step_out, so each keeps its own count as PyTorch's do. The first
+// element of a parameter writes its count; padding between parameters
+// holds zeros throughout and stays zero.
+@compute @workgroup_size(WG) fn adam_packed(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let at = u32(segment[i]);
+  let t = step[at] + 1.0;
+  if (i == 0u || u32(segment[i - 1u]) != at) { step_out[at] = t; }
+  adam_element(i, t);
+}
+
+fn adam_element(i: u32, t: f32) {
   var w = param[i];
   var g = grad[i];
   if (p.decoupled != 0u) { w *= 1.0 - p.lr * p.weight_decay; } else { g += p.weight_decay * w; }

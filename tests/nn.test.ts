@@ -6,7 +6,8 @@
 // state dict, memory over a training loop, and the small layers.
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as wg from '../src/node/index';
-import { withBackend, type BackendName } from '../src/runtime';
+import { getBackend, withBackend, type BackendName } from '../src/runtime';
+import type { WebGpuBackend } from '../src/backend/webgpu';
 
 const { nn } = wg;
 type Tensor = wg.Tensor;
@@ -726,6 +727,105 @@ describe.each(BACKENDS)('optim.emaUpdate, the fused weight average (%s)', (backe
 });
 
 // ---- 6. resuming from an optimizer state dict
+
+describe.each(BACKENDS)('Adam over packed parameters: one dispatch a step (%s)', (backend) => {
+  const on = <T>(fn: () => T): T => withBackend(backend, fn);
+  // sizes around the packs' 64-element alignment, so slices start mid-buffer with padding between
+  const shapes = [[3, 4], [65], [2, 1, 3], [64], [130]];
+  const fresh = () => shapes.map((s, i) => on(() => wg.tensor(values(sizeOf(s), 80 + i, 2), s, { requiresGrad: true })));
+  const gradsAt = (k: number) => shapes.map((s, i) => values(sizeOf(s), 900 + 13 * k + i, k % 2 ? 2 : 0.3));
+  const give = (params: Tensor[], k: number, skip: number[] = []) =>
+    params.forEach((p, i) => (p.grad = skip.includes(i) ? null : on(() => wg.tensor(gradsAt(k)[i], p.shape))));
+
+  it('matches one optimizer per parameter (the per-tensor kernel) to the bit, through a skipped gradient and a reload', async () => {
+    const packed = fresh();
+    const single = fresh();
+    const h = { lr: 0.02, betas: [0.8, 0.95] as [number, number], weightDecay: 0.05 };
+    const optPacked = new wg.optim.AdamW(packed, h);
+    const optSingle = single.map((p) => new wg.optim.AdamW([p], h));
+    for (let k = 0; k < 6; k++) {
+      const skip = k === 2 ? [1] : []; // a step without parameter 1's gradient runs per tensor, as PyTorch skips it
+      give(packed, k, skip);
+      give(single, k, skip);
+      optPacked.step();
+      optSingle.forEach((o) => o.step());
+      optPacked.zeroGrad();
+      optSingle.forEach((o) => o.zeroGrad());
+      if (k === 3) {
+        // a checkpoint's load moves the state out of the packs; the next step packs it again
+        optPacked.loadStateDict(optPacked.stateDict());
+      }
+      for (let i = 0; i < shapes.length; i++) {
+        expect(await read(packed[i]), `step ${k + 1}, param ${i}`).toEqual(await read(single[i]));
+      }
+    }
+    const state = optPacked.stateDict();
+    for (let i = 0; i < shapes.length; i++) {
+      const own = optSingle[i].stateDict();
+      for (const name of ['exp_avg', 'exp_avg_sq', 'step']) expect(await read(state[`${i}.${name}`]), `${i}.${name}`).toEqual(await read(own[`0.${name}`]));
+    }
+    // parameter 1 skipped one step: its count is one behind
+    expect(await state['1.step'].item()).toBe(5);
+    expect(await state['0.step'].item()).toBe(6);
+    optPacked.dispose();
+    optSingle.forEach((o) => o.dispose());
+  });
+
+  it('a module loaded between steps keeps training from the loaded weights', async () => {
+    const net = on(() => new nn.Sequential(new nn.Linear(5, 7), new nn.ReLU(), new nn.Linear(7, 2)));
+    const opt = new wg.optim.Adam(net.parameters(), { lr: 0.05 });
+    const x = on(() => wg.tensor(values(15, 3), [3, 5]));
+    const trainStep = () => {
+      opt.zeroGrad();
+      wg.scope(() => net.forward(x).square().mean().backward());
+      opt.step();
+    };
+    trainStep();
+    const saved: Record<string, number[]> = {};
+    for (const [k, t] of Object.entries(net.stateDict())) saved[k] = [...(await read(t))];
+    trainStep();
+    net.loadStateDict(Object.fromEntries(Object.entries(saved).map(([k, v]) => [k, on(() => wg.tensor(v, net.stateDict()[k].shape))])));
+    for (const [k, t] of Object.entries(net.stateDict())) expectClose(await read(t), saved[k], 0, 0, `${k} after load`);
+    trainStep(); // the parameters left the pack; they are packed again, from the loaded values
+    const moved = await read(net.stateDict()['0.weight']);
+    expect(moved.some((v, j) => v !== saved['0.weight'][j])).toBe(true);
+    opt.dispose();
+    net.dispose();
+    x.dispose();
+  });
+
+  it('frees its packs with the optimizer and the parameters', async () => {
+    const before = on(() => wg.memory().bytesInUse);
+    const params = fresh();
+    const opt = new wg.optim.Adam(params, { lr: 0.01 });
+    for (let k = 0; k < 2; k++) {
+      give(params, k);
+      opt.step();
+      opt.zeroGrad();
+    }
+    opt.dispose();
+    for (const p of params) p.dispose();
+    expect(on(() => wg.memory().bytesInUse)).toBe(before);
+  });
+
+  if (backend === 'webgpu') {
+    it('records one dispatch for the step, the gradients copied into the pack', async () => {
+      const ctx = (getBackend('webgpu') as WebGpuBackend).ctx;
+      const params = fresh();
+      const opt = new wg.optim.Adam(params, { lr: 0.01 });
+      give(params, 0);
+      opt.step(); // packs the parameters: copies and fills, once
+      opt.zeroGrad();
+      give(params, 1);
+      const [dispatches, copies] = [ctx.dispatches, ctx.copies];
+      opt.step();
+      expect(ctx.dispatches - dispatches).toBe(1);
+      expect(ctx.copies - copies).toBe(shapes.length);
+      opt.dispose();
+      for (const p of params) p.dispose();
+    });
+  }
+});
 
 describe.each(BACKENDS)('optimizer stateDict / loadStateDict resume exactly (%s)', (backend) => {
   const on = <T>(fn: () => T): T => withBackend(backend, fn);

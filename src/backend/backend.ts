@@ -29,6 +29,28 @@ export interface Storage {
   readonly size: number;
 }
 
+/**
+ * Several storages' worth of zeros in one (Backend.pack): `slices[i]`,
+ * `sizes[i]` long, starts at element `offsets[i]` of `whole` and shares its
+ * memory, so one dispatch over `whole` reaches every slice. The memory is
+ * freed when `whole` and every slice have been released.
+ */
+export interface Pack {
+  whole: Storage;
+  slices: Storage[];
+  offsets: number[];
+}
+
+/** Where each of `sizes` starts in a pack: one after another, each at a multiple of `align` elements. */
+export function packOffsets(sizes: number[], align: number): number[] {
+  let next = 0;
+  return sizes.map((size) => {
+    const at = Math.ceil(next / align) * align;
+    next = at + size;
+    return at;
+  });
+}
+
 export interface MatmulArgs {
   /** number of independent products */
   batch: number;
@@ -152,6 +174,10 @@ export interface Backend {
   /** The storage's contents (float32 on the GPU, float64 on the CPU). */
   read(x: Storage): Promise<Float32Array | Float64Array>;
   release(x: Storage): void;
+  // a pack of zeros with a slice per size (see Pack)
+  pack(sizes: number[]): Pack;
+  // target ← source's values, same size; either may be a slice of a pack
+  copy(target: Storage, source: Storage): void;
   memory(): BackendMemory;
 
   // out[i] = f(x[i])                                   x: [n]
@@ -217,6 +243,9 @@ export interface Backend {
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void;
   // step: [1], the steps taken before this one; stepOut: [1], gets step + 1 (a different storage)
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, stepOut: Storage, args: AdamStep): void;
+  // adamStep over packs (one pack's whole each, all [n]): element i's parameter keeps its step count
+  // at steps[segment[i]] (before) and writes it to stepsOut[segment[i]]
+  adamStepPacked(param: Storage, grad: Storage, m: Storage, v: Storage, steps: Storage, stepsOut: Storage, segment: Storage, args: AdamStep): void;
   // average ← decay·average + (1 − decay)·scale·source, in place (both [n]); scale defaults to 1
   // (batchnorm's running variance takes the batch variance × n/(n − 1) in the same dispatch)
   emaStep(average: Storage, source: Storage, decay: number, scale?: number): void;

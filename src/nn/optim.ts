@@ -1,10 +1,12 @@
 // wg.optim: SGD, Adam and AdamW, with PyTorch's update rules. Each step is
 // one fused kernel per parameter (shaders/optimizer.wgsl; the CPU
 // reference in backend/cpu/optim.ts), updating the parameter and its state
-// in place. State lives on the parameter's backend and has a state dict, so
-// a checkpoint resumes exactly.
+// in place; Adam steps every parameter in one dispatch once they are
+// packed (see AdamPacks). State lives on the parameter's backend and has a
+// state dict, so a checkpoint resumes exactly.
 import { Tensor, assignComputed, keep, shapeString } from '../tensor';
 import { fullOn } from '../ops/creation';
+import type { Pack, Storage } from '../backend/backend';
 import type { StateDict } from './module';
 
 function stateTensor(like: Tensor, shape: number[]): Tensor {
@@ -174,8 +176,20 @@ export class Adam extends Optimizer {
    */
   private spareSteps: (Tensor | null)[] = [];
 
-  step(): void {
+  private packs: AdamPacks | null = null;
+
+  private get args() {
     const { lr, betas, eps, weightDecay } = this.options;
+    return { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled };
+  }
+
+  step(): void {
+    const backend = this.params[0].backend;
+    const packable = this.params.length > 1 && this.params.every((p) => p.grad && p.backend === backend && p.grad.backend === backend);
+    if (packable) {
+      this.stepPacked();
+      return;
+    }
     const where = `${this.name}.step`;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
@@ -183,24 +197,121 @@ export class Adam extends Optimizer {
       const next = (this.spareSteps[i] ??= stateTensor(p, []));
       p.backend.adamStep(
         p.storageFor(where), p.grad.storageFor(where), s.exp_avg.storageFor(where), s.exp_avg_sq.storageFor(where),
-        s.step.storageFor(where), next.storageFor(where),
-        { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled },
+        s.step.storageFor(where), next.storageFor(where), this.args,
       );
       this.spareSteps[i] = s.step;
       s.step = next;
     });
   }
 
+  /**
+   * Every parameter in one dispatch: the gradients are copied into a pack
+   * (a copy each, no dispatch) and adam_packed updates the parameters, the
+   * moments and the step counts where they live, in packs of their own.
+   */
+  private stepPacked(): void {
+    const where = `${this.name}.step`;
+    if (!this.packsInPlace()) this.makePacks();
+    const k = this.packs!;
+    const backend = this.params[0].backend;
+    this.params.forEach((p, i) => backend.copy(k.grads.slices[i], p.grad!.storageFor(where)));
+    const [before, after] = k.stepsFirst ? [k.steps[0], k.steps[1]] : [k.steps[1], k.steps[0]];
+    backend.adamStepPacked(k.params.whole, k.grads.whole, k.m.whole, k.v.whole, before.whole, after.whole, k.segment, this.args);
+    this.params.forEach((_, i) => {
+      const s = this.state[i]!;
+      const next = this.spareSteps[i]!;
+      this.spareSteps[i] = s.step;
+      s.step = next;
+    });
+    k.stepsFirst = !k.stepsFirst;
+  }
+
+  /** Whether every parameter and state tensor still lives in the packs (a load or an assign moves it out). */
+  private packsInPlace(): boolean {
+    const k = this.packs;
+    if (!k) return false;
+    const [now, spare] = k.stepsFirst ? [k.steps[0], k.steps[1]] : [k.steps[1], k.steps[0]];
+    const at = (t: Tensor | null | undefined, slice: Storage) => t?.storageFor(`${this.name}.step`) === slice;
+    return this.params.every((p, i) => {
+      const s = this.state[i];
+      return at(p, k.params.slices[i]) && at(s?.exp_avg, k.m.slices[i]) && at(s?.exp_avg_sq, k.v.slices[i])
+        && at(s?.step, now.slices[i]) && at(this.spareSteps[i], spare.slices[i]);
+    });
+  }
+
+  /** Moves the parameters and their state into fresh packs (their values copied, each tensor then a slice). */
+  private makePacks(): void {
+    this.releasePacks();
+    const backend = this.params[0].backend;
+    const sizes = this.params.map((p) => p.size);
+    const counts = this.params.map(() => 1);
+    const k: AdamPacks = {
+      params: backend.pack(sizes), grads: backend.pack(sizes), m: backend.pack(sizes), v: backend.pack(sizes),
+      steps: [backend.pack(counts), backend.pack(counts)], stepsFirst: true, segment: null!,
+    };
+    this.params.forEach((p, i) => {
+      const s = this.stateOf(i);
+      const spare = (this.spareSteps[i] ??= stateTensor(p, []));
+      moveInto(p, k.params.slices[i]);
+      moveInto(s.exp_avg, k.m.slices[i]);
+      moveInto(s.exp_avg_sq, k.v.slices[i]);
+      moveInto(s.step, k.steps[0].slices[i]);
+      moveInto(spare, k.steps[1].slices[i]);
+    });
+    // element e of a pack belongs to the last parameter starting at or before it (padding to the one before)
+    const segment = new Float32Array(k.params.whole.size);
+    k.params.offsets.forEach((start, i) => segment.fill(k.steps[0].offsets[i], start));
+    k.segment = backend.fromArray(segment);
+    this.packs = k;
+  }
+
+  /** Gives back what only the optimizer holds of its packs; slices still in tensors go with them. */
+  private releasePacks(): void {
+    const k = this.packs;
+    if (!k) return;
+    const backend = this.params[0].backend;
+    for (const pack of [k.params, k.m, k.v, ...k.steps]) backend.release(pack.whole);
+    for (const storage of [k.grads.whole, ...k.grads.slices, k.segment]) backend.release(storage);
+    this.packs = null;
+  }
+
   override dispose(): void {
     super.dispose();
     for (const t of this.spareSteps) t?.dispose();
     this.spareSteps = [];
+    this.releasePacks();
   }
 
   hyperparameters(): Record<string, number | boolean> {
-    const { lr, betas, eps, weightDecay } = this.options;
-    return { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, decoupled: this.decoupled };
+    return this.args;
   }
+}
+
+/**
+ * Adam's parameters and state in packs (Backend.pack: one storage each,
+ * every tensor a slice of it at the same offsets), so that one adam_packed
+ * dispatch steps them all: params, m, v; the gradients copied into `grads`
+ * each step; the step counts in two packs that swap roles each step (read
+ * one, write the other); `segment` gives each element of the packs the
+ * offset of its parameter's count.
+ */
+interface AdamPacks {
+  params: Pack;
+  grads: Pack;
+  m: Pack;
+  v: Pack;
+  steps: [Pack, Pack];
+  /** the counts are read from steps[0] next step (else steps[1]) */
+  stepsFirst: boolean;
+  segment: Storage;
+}
+
+/** `t`'s values copied into `slice`, and `t` made a view of it. */
+function moveInto(t: Tensor, slice: Storage): void {
+  t.backend.copy(slice, t.storageFor('pack'));
+  const view = new Tensor(slice, t.shape);
+  t.assign(view);
+  view.dispose();
 }
 
 /** Adam with decoupled weight decay (default 0.01), as torch.optim.AdamW. */

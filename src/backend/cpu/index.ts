@@ -18,7 +18,9 @@ import type {
   UnaryOp,
   SgdStep,
   AdamStep,
+  Pack,
 } from '../backend';
+import { packOffsets } from '../backend';
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv';
 import { binary, unary, unaryGrad } from './elementwise';
 import { gather, scatter } from './layout';
@@ -28,7 +30,7 @@ import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
 import { bceWithLogits, bceWithLogitsGrad } from './loss';
-import { adamStep, emaStep, runningStatsStep, sgdStep } from './optim';
+import { adamStep, adamStepPacked, emaStep, runningStatsStep, sgdStep } from './optim';
 
 const BYTES_PER_ELEMENT = Float64Array.BYTES_PER_ELEMENT;
 
@@ -38,12 +40,20 @@ class CpuStorage implements Storage {
   readonly data: Float64Array;
   released = false;
 
-  constructor(backend: CpuBackend, data: Float64Array) {
+  constructor(
+    backend: CpuBackend,
+    data: Float64Array,
+    /** the pack it shares memory with (counted once, when the last of its storages goes), or null */
+    readonly pack: { refs: number; bytes: number } | null = null,
+  ) {
     this.backend = backend;
     this.size = data.length;
     this.data = data;
   }
 }
+
+/** Where packs put their slices on the CPU: the same alignment as on a GPU, so both backends lay a pack out alike. */
+const PACK_ALIGN = 64;
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
@@ -88,7 +98,24 @@ export class CpuBackend implements Backend {
       throw new Error('cpu backend: storage released twice');
     }
     storage.released = true;
-    this.bytesInUse -= BYTES_PER_ELEMENT * storage.size;
+    if (!storage.pack) this.bytesInUse -= BYTES_PER_ELEMENT * storage.size;
+    else if (--storage.pack.refs === 0) this.bytesInUse -= storage.pack.bytes;
+  }
+
+  pack(sizes: number[]): Pack {
+    const offsets = packOffsets(sizes, PACK_ALIGN);
+    const total = offsets.length ? offsets[offsets.length - 1] + sizes[sizes.length - 1] : 0;
+    const whole = this.adopt(new Float64Array(total));
+    const pack = { refs: 1 + sizes.length, bytes: BYTES_PER_ELEMENT * total };
+    const shared = new CpuStorage(this, whole.data, pack);
+    const slices = sizes.map((size, i) => new CpuStorage(this, whole.data.subarray(offsets[i], offsets[i] + size), pack));
+    return { whole: shared, slices, offsets };
+  }
+
+  copy(target: Storage, source: Storage): void {
+    const [t, s] = [this.dataOf(target), this.dataOf(source)];
+    if (t.length !== s.length) throw new Error(`cpu backend: copy of ${s.length} values into a storage of ${t.length}`);
+    t.set(s);
   }
 
   memory(): BackendMemory {
@@ -148,6 +175,12 @@ export class CpuBackend implements Backend {
 
   emaStep(average: Storage, source: Storage, decay: number, scale = 1): void {
     emaStep(this.dataOf(average), this.dataOf(source), decay, scale);
+  }
+
+  adamStepPacked(param: Storage, grad: Storage, m: Storage, v: Storage, steps: Storage, stepsOut: Storage, segment: Storage, args: AdamStep): void {
+    adamStepPacked(
+      this.dataOf(param), this.dataOf(grad), this.dataOf(m), this.dataOf(v), this.dataOf(steps), this.dataOf(stepsOut), this.dataOf(segment), args,
+    );
   }
 
   runningStatsStep(runningMean: Storage, runningVar: Storage, tracked: Storage, mean: Storage, variance: Storage, momentum: number, unbias: number): void {

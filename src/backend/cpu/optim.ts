@@ -28,6 +28,23 @@ export function adamStep(p: Float64Array, grad: Float64Array, m: Float64Array, v
   }
 }
 
+// adamStep over packs: each run of elements with the same segment value is one parameter, whose
+// step count is steps[segment]; the count after the step goes to stepsOut[segment].
+export function adamStepPacked(
+  p: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array,
+  steps: Float64Array, stepsOut: Float64Array, segment: Float64Array, h: AdamStep,
+): void {
+  for (let start = 0; start < p.length;) {
+    let end = start + 1;
+    while (end < p.length && segment[end] === segment[start]) end++;
+    const at = segment[start];
+    const t = steps[at] + 1;
+    adamStep(p.subarray(start, end), grad.subarray(start, end), m.subarray(start, end), v.subarray(start, end), t, h);
+    stepsOut[at] = t;
+    start = end;
+  }
+}
+
 // average, source: [n]; an exponential moving average of weights, updated in place.
 export function emaStep(average: Float64Array, source: Float64Array, decay: number, scale = 1): void {
   for (let i = 0; i < average.length; i++) average[i] = decay * average[i] + (1 - decay) * scale * source[i];

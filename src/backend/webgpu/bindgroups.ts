@@ -29,7 +29,11 @@ export class BindGroupCache {
   /** The bind group of `layout` over `entries`, made once per distinct set of buffers. */
   get(layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[]): GPUBindGroup {
     let key = String(this.id(layout));
-    for (const e of entries) key += `:${this.id((e.resource as GPUBufferBinding).buffer)}`;
+    for (const e of entries) {
+      const { buffer, offset, size } = e.resource as GPUBufferBinding;
+      key += `:${this.id(buffer)}`;
+      if (offset !== undefined) key += `@${offset}+${size}`;
+    }
     let group = this.groups.get(key);
     if (!group) {
       if (this.groups.size >= MAX_ENTRIES) this.groups.clear();

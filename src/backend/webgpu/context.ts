@@ -19,10 +19,15 @@ export interface DispatchSpec {
   entry: string;
   overrides?: Overrides;
   params: ParamValues;
-  /** storage buffers by the names the shader gives them */
-  buffers: Record<string, GPUBuffer>;
+  /** storage buffers by the names the shader gives them: a whole buffer, or a range of one (a slice of a pack) */
+  buffers: Record<string, GPUBuffer | GPUBufferBinding>;
   /** workgroups along x, y, z */
   groups: [number, number, number];
+}
+
+/** A range of a buffer, as against the whole buffer. */
+export function isRange(bound: GPUBuffer | GPUBufferBinding): bound is GPUBufferBinding {
+  return (bound as GPUBufferBinding).buffer !== undefined;
 }
 
 /** Workgroups for `count` work items of `perGroup` each, folded into a 2-D grid past `most` (65535) along x. */
@@ -45,6 +50,8 @@ export class GpuContext {
   private failure: string | null = null;
   private flushEvery = 64;
   dispatches = 0;
+  /** buffer-to-buffer copies recorded (packing gradients for a multi-tensor optimizer step) */
+  copies = 0;
   /**
    * Workgroups one dispatch may have along an axis (the device's
    * maxComputeWorkgroupsPerDimension); kernels whose grid can outgrow it
@@ -111,9 +118,9 @@ export class GpuContext {
       if (b.kind === 'uniform') {
         return { binding: b.binding, resource: { buffer: this.ring.buffer, offset: 0, size: paramsSize } };
       }
-      const buffer = spec.buffers[b.name];
-      if (!buffer) throw new Error(`webgpu: ${spec.shader}.${spec.entry} needs a buffer for '${b.name}'`);
-      return { binding: b.binding, resource: { buffer } };
+      const bound = spec.buffers[b.name];
+      if (!bound) throw new Error(`webgpu: ${spec.shader}.${spec.entry} needs a buffer for '${b.name}'`);
+      return { binding: b.binding, resource: isRange(bound) ? bound : { buffer: bound } };
     });
     const bindGroup = this.bindGroups.get(kernel.layout, entries);
     const pass = this.currentPass();
@@ -143,14 +150,23 @@ export class GpuContext {
   }
 
   /**
-   * Overwrites the start of `buffer` with `data`, with no staging buffer of
+   * Overwrites `buffer` from byte `offset` with `data`, with no staging buffer of
    * ours: what is recorded is submitted first, so queue.writeBuffer lands
    * after the dispatches that came before it and before those that follow.
    */
-  write(buffer: GPUBuffer, data: Float32Array): void {
+  write(buffer: GPUBuffer, data: Float32Array, offset = 0): void {
     this.check();
     this.flush();
-    this.device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+    this.device.queue.writeBuffer(buffer, offset, data as Float32Array<ArrayBuffer>);
+  }
+
+  /** Copies `bytes` bytes between two buffers, recorded in command order. */
+  copy(source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
+    this.check();
+    if (bytes === 0) return;
+    this.endPass().copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+    this.copies++;
+    if (++this.pending >= this.flushEvery) this.flush();
   }
 
   /** GPU buffers created so far: the pool's and the staging ones. */
@@ -172,8 +188,8 @@ export class GpuContext {
     this.stagingToDestroy = [];
   }
 
-  /** The one readback path: the first `count` floats of `buffer`. */
-  async read(buffer: GPUBuffer, count: number): Promise<Float32Array> {
+  /** The one readback path: `count` floats of `buffer` from byte `offset`. */
+  async read(buffer: GPUBuffer, count: number, offset = 0): Promise<Float32Array> {
     this.check();
     const bytes = count * 4;
     if (bytes === 0) {
@@ -182,7 +198,7 @@ export class GpuContext {
     }
     const staging = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
     this.stagingMade++;
-    this.endPass().copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+    this.endPass().copyBufferToBuffer(buffer, offset, staging, 0, bytes);
     this.flush();
     const lost = this.device.lost.then((info) => {
       throw new Error(`WebGPU device was lost (${info.reason}) while reading back: ${info.message || 'no message'}`);

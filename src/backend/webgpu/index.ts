@@ -2,9 +2,10 @@
 // kernel in shaders/, recorded into the context's command encoder. Storages
 // are float32 buffers from the pool.
 import type {
-  AdamStep, Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, PoolGeometry, ReduceOp, SgdStep, Storage,
+  AdamStep, Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
+import { packOffsets } from '../backend';
 import { convCandidates, planConv, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
 import { requestGpu, type GpuProvider } from './device';
@@ -20,6 +21,10 @@ export class GpuStorage implements Storage {
     readonly backend: WebGpuBackend,
     readonly size: number,
     readonly buffer: GPUBuffer,
+    /** where it starts in `buffer`, in elements: 0 but for a slice of a pack */
+    readonly offset = 0,
+    /** the pack it belongs to (its buffer goes back to the pool with the last of its storages), or null */
+    readonly pack: { refs: number } | null = null,
   ) {}
 }
 
@@ -113,11 +118,17 @@ export class WebGpuBackend implements Backend {
     return this.subgroups ? `${shader}_subgroups` : shader;
   }
 
-  private buf(x: Storage): GPUBuffer {
+  private own(x: Storage): GpuStorage {
     const s = x as GpuStorage;
     if (s.backend !== this) throw new Error('webgpu: storage belongs to another backend');
     if (s.released) throw new Error('webgpu: storage used after release');
-    return s.buffer;
+    return s;
+  }
+
+  /** What a dispatch binds for `x`: its buffer, or for a slice of a pack that range of the pack's buffer. */
+  private buf(x: Storage): GPUBuffer | GPUBufferBinding {
+    const s = this.own(x);
+    return s.offset === 0 ? s.buffer : { buffer: s.buffer, offset: s.offset * 4, size: Math.max(4, s.size * 4) };
   }
 
   // Ops whose output shape is known check it first (checkStorageFits); this
@@ -147,13 +158,15 @@ export class WebGpuBackend implements Backend {
 
   write(x: Storage, data: Float32Array): void {
     if (data.length !== x.size) throw new Error(`webgpu: write() of ${data.length} values into a storage of ${x.size}`);
-    if (data.length > 0) this.ctx.write(this.buf(x), data);
+    const s = this.own(x);
+    if (data.length > 0) this.ctx.write(s.buffer, data, s.offset * 4);
   }
 
   async read(x: Storage): Promise<Float32Array> {
     // Shapes met since the last readback with no tuned choice (mode 'on') are tuned here, the first await after them.
     if (this.tuner.pendingCount > 0) await this.tuner.tunePending();
-    return this.ctx.read(this.buf(x), x.size);
+    const s = this.own(x);
+    return this.ctx.read(s.buffer, x.size, s.offset * 4);
   }
 
   /** For the tuner: milliseconds of GPU time the dispatches `record` makes take. */
@@ -165,7 +178,24 @@ export class WebGpuBackend implements Backend {
     const s = x as GpuStorage;
     if (s.released) throw new Error('webgpu: storage released twice');
     s.released = true;
-    this.ctx.pool.release(s.buffer);
+    if (!s.pack || --s.pack.refs === 0) this.ctx.pool.release(s.buffer);
+  }
+
+  pack(sizes: number[]): Pack {
+    const at = packOffsets(sizes, this.ctx.device.limits.minStorageBufferOffsetAlignment / 4);
+    const total = at.length ? at[at.length - 1] + sizes[sizes.length - 1] : 0;
+    checkStorageFits('webgpu: a pack', [total], this.largestStorage);
+    const whole = this.full(total, 0) as GpuStorage;
+    const pack = { refs: 1 + sizes.length };
+    const packed = new GpuStorage(this, total, whole.buffer, 0, pack);
+    const slices = sizes.map((size, i) => new GpuStorage(this, size, whole.buffer, at[i], pack));
+    return { whole: packed, slices, offsets: at };
+  }
+
+  copy(target: Storage, source: Storage): void {
+    const [t, s] = [this.own(target), this.own(source)];
+    if (t.size !== s.size) throw new Error(`webgpu: copy of ${s.size} values into a storage of ${t.size}`);
+    this.ctx.copy(s.buffer, s.offset * 4, t.buffer, t.offset * 4, s.size * 4);
   }
 
   memory(): BackendMemory {
@@ -413,7 +443,7 @@ export class WebGpuBackend implements Backend {
     };
   }
 
-  private pool(entry: string, buffers: Record<string, GPUBuffer>, geo: PoolGeometry, count: number): void {
+  private pool(entry: string, buffers: Record<string, GPUBuffer | GPUBufferBinding>, geo: PoolGeometry, count: number): void {
     if (count === 0) return;
     this.ctx.dispatch({
       shader: 'pool2d', entry, params: this.poolParams(geo), buffers, groups: gridFor(count, shaderConstant('pool2d', 'WG')),
@@ -530,7 +560,7 @@ export class WebGpuBackend implements Backend {
 
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void {
     if (param.size === 0) return;
-    const buffers: Record<string, GPUBuffer> = { param: this.buf(param), grad: this.buf(grad) };
+    const buffers: Record<string, GPUBuffer | GPUBufferBinding> = { param: this.buf(param), grad: this.buf(grad) };
     if (momentum) buffers.buf = this.buf(momentum);
     this.ctx.dispatch({
       shader: 'optimizer', entry: momentum ? 'sgd' : 'sgd_plain',
@@ -554,6 +584,22 @@ export class WebGpuBackend implements Backend {
         param: this.buf(param), grad: this.buf(grad), buf: this.buf(m), buf2: this.buf(v), step: this.buf(step), step_out: this.buf(stepOut),
       },
       groups: gridFor(param.size, shaderConstant('optimizer', 'WG')),
+    });
+  }
+
+  adamStepPacked(param: Storage, grad: Storage, m: Storage, v: Storage, steps: Storage, stepsOut: Storage, segment: Storage, args: AdamStep): void {
+    if (param.size === 0) return;
+    this.ctx.dispatch({
+      shader: 'optimizer', entry: 'adam_packed',
+      params: {
+        n: param.size, lr: args.lr, weight_decay: args.weightDecay, beta1: args.beta1, beta2: args.beta2,
+        eps: args.eps, decoupled: Number(args.decoupled),
+      },
+      buffers: {
+        param: this.buf(param), grad: this.buf(grad), buf: this.buf(m), buf2: this.buf(v),
+        step: this.buf(steps), step_out: this.buf(stepsOut), segment: this.buf(segment),
+      },
+      groups: gridFor(param.size, shaderConstant('optimizer', 'WG'), this.ctx.maxGroupsPerAxis),
     });
   }
 
