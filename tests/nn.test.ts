@@ -724,6 +724,40 @@ describe.each(BACKENDS)('optim.emaUpdate, the fused weight average (%s)', (backe
     expect(await read(averages[0])).toEqual(before);
     for (const t of [...sources, ...averages]) t.dispose();
   });
+
+  it('over the parameters of a packed Adam: one dispatch, the same numbers as one per tensor, again after the average is reloaded', async () => {
+    const shapes = [[3, 4], [65], [130]];
+    const params = shapes.map((s, i) => on(() => wg.tensor(values(sizeOf(s), 40 + i, 2), s, { requiresGrad: true })));
+    const opt = new wg.optim.Adam(params, { lr: 0.05 });
+    params.forEach((p, i) => (p.grad = on(() => wg.tensor(values(p.size, 50 + i), p.shape))));
+    opt.step(); // the parameters now live in Adam's pack
+    const averages = shapes.map((s, i) => on(() => wg.tensor(values(sizeOf(s), 60 + i, 2), s)));
+    const twins: Tensor[] = [];
+    for (const a of averages) {
+      const v = await read(a);
+      twins.push(on(() => wg.tensor(v, a.shape)));
+    }
+    for (const [k, decay] of [0.9, 0.5].entries()) {
+      const before = backend === 'webgpu' ? (getBackend('webgpu') as WebGpuBackend).ctx.dispatches : 0;
+      wg.optim.emaUpdate(averages, params, decay);
+      if (backend === 'webgpu' && k === 1) expect((getBackend('webgpu') as WebGpuBackend).ctx.dispatches - before).toBe(1);
+      twins.forEach((t, i) => wg.optim.emaUpdate([t], [params[i]], decay)); // one tensor: the per-tensor kernel
+      for (let i = 0; i < shapes.length; i++) expect(await read(averages[i]), `update ${k + 1}, average ${i}`).toEqual(await read(twins[i]));
+    }
+    // a reload moves the averages out of their pack; the next update packs them again
+    const reload = (t: Tensor, i: number) => {
+      const loaded = on(() => wg.tensor(values(t.size, 90 + i), t.shape));
+      t.assign(loaded);
+      loaded.dispose();
+    };
+    averages.forEach(reload);
+    twins.forEach(reload);
+    wg.optim.emaUpdate(averages, params, 0.7);
+    twins.forEach((t, i) => wg.optim.emaUpdate([t], [params[i]], 0.7));
+    for (let i = 0; i < shapes.length; i++) expect(await read(averages[i]), `after reload, average ${i}`).toEqual(await read(twins[i]));
+    opt.dispose();
+    for (const t of [...params, ...averages, ...twins]) t.dispose();
+  });
 });
 
 // ---- 6. resuming from an optimizer state dict

@@ -178,6 +178,9 @@ export interface Backend {
   pack(sizes: number[]): Pack;
   // target ← source's values, same size; either may be a slice of a pack
   copy(target: Storage, source: Storage): void;
+  // one storage spanning `storages` (sharing their memory, to be released) when they are consecutive
+  // slices of one pack, laid out as pack() lays out their sizes; else null
+  packedRun(storages: Storage[]): Storage | null;
   memory(): BackendMemory;
 
   // out[i] = f(x[i])                                   x: [n]

@@ -324,7 +324,9 @@ export class AdamW extends Adam {
 /**
  * An exponential moving average of weights, in place: for each pair,
  * average ← decay·average + (1 − decay)·source, one fused kernel per
- * tensor (shaders/optimizer.wgsl `ema`). No gradient flows through it.
+ * tensor (shaders/optimizer.wgsl `ema`), or one for them all where the
+ * sources lie in one pack (an Adam's parameters, in its order): the
+ * averages are then packed alike, once. No gradient flows through it.
  */
 export function emaUpdate(averages: Tensor[], sources: Tensor[], decay: number): void {
   if (averages.length !== sources.length) throw new Error(`emaUpdate: ${averages.length} averages for ${sources.length} sources`);
@@ -335,7 +337,31 @@ export function emaUpdate(averages: Tensor[], sources: Tensor[], decay: number):
       throw new Error(`emaUpdate: average ${i} ${shapeString(a.shape)} on ${a.backend.name} does not match its source ${shapeString(s.shape)} on ${s.backend.name}`);
     }
   });
+  if (averages.length > 1 && emaPacked(averages, sources, decay)) return;
   averages.forEach((a, i) => a.backend.emaStep(a.storageFor('emaUpdate'), sources[i].storageFor('emaUpdate'), decay));
+}
+
+/** emaUpdate in one dispatch, if the sources are one run of a pack; false (nothing done) if not. */
+function emaPacked(averages: Tensor[], sources: Tensor[], decay: number): boolean {
+  const backend = averages[0].backend;
+  const where = 'emaUpdate';
+  if (![...averages, ...sources].every((t) => t.backend === backend)) return false;
+  const source = backend.packedRun(sources.map((t) => t.storageFor(where)));
+  if (!source) return false;
+  let average = backend.packedRun(averages.map((t) => t.storageFor(where)));
+  if (!average) {
+    const pack = backend.pack(averages.map((t) => t.size));
+    averages.forEach((t, i) => moveInto(t, pack.slices[i]));
+    backend.release(pack.whole);
+    average = backend.packedRun(averages.map((t) => t.storageFor(where)))!;
+  }
+  try {
+    backend.emaStep(average, source, decay);
+  } finally {
+    backend.release(average);
+    backend.release(source);
+  }
+  return true;
 }
 
 /**

@@ -112,6 +112,18 @@ export class CpuBackend implements Backend {
     return { whole: shared, slices, offsets };
   }
 
+  packedRun(storages: Storage[]): Storage | null {
+    const s = storages.map((x) => this.own(x));
+    const first = s[0];
+    if (!first?.pack) return null;
+    const start = (x: CpuStorage) => x.data.byteOffset / BYTES_PER_ELEMENT;
+    const at = packOffsets(s.map((x) => x.size), PACK_ALIGN);
+    if (!s.every((x, i) => x.pack === first.pack && x.data.buffer === first.data.buffer && start(x) === start(first) + at[i])) return null;
+    const last = s[s.length - 1];
+    first.pack.refs++;
+    return new CpuStorage(this, new Float64Array(first.data.buffer, first.data.byteOffset, start(last) + last.size - start(first)), first.pack);
+  }
+
   copy(target: Storage, source: Storage): void {
     const [t, s] = [this.dataOf(target), this.dataOf(source)];
     if (t.length !== s.length) throw new Error(`cpu backend: copy of ${s.length} values into a storage of ${t.length}`);

@@ -192,6 +192,17 @@ export class WebGpuBackend implements Backend {
     return { whole: packed, slices, offsets: at };
   }
 
+  packedRun(storages: Storage[]): Storage | null {
+    const s = storages.map((x) => this.own(x));
+    const first = s[0];
+    if (!first?.pack) return null;
+    const at = packOffsets(s.map((x) => x.size), this.ctx.device.limits.minStorageBufferOffsetAlignment / 4);
+    if (!s.every((x, i) => x.pack === first.pack && x.offset === first.offset + at[i])) return null;
+    const last = s[s.length - 1];
+    first.pack.refs++;
+    return new GpuStorage(this, last.offset + last.size - first.offset, first.buffer, first.offset, first.pack);
+  }
+
   copy(target: Storage, source: Storage): void {
     const [t, s] = [this.own(target), this.own(source)];
     if (t.size !== s.size) throw new Error(`webgpu: copy of ${s.size} values into a storage of ${t.size}`);
