@@ -17,6 +17,7 @@ struct Params {
   channels: u32,
   spatial: u32,
   eps: f32,
+  affine: u32,   // 0: no weight and bias (1 and 0), the bindings hold something else
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -31,6 +32,10 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> dbias: array<f32>;
 
 override WG: u32 = 256;
+
+fn channel_weight(c: u32) -> f32 {
+  return select(1.0, weight[c], p.affine != 0u);
+}
 
 var<workgroup> partial: array<vec2f, WG>;
 
@@ -62,10 +67,11 @@ fn batchnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   var q = 0.0;
   for (var i = t; i < count; i += WG) { let d = x[at(c, i)] - mu; q += d * d; }
   let v = workgroup_sum(t, vec2f(q, 0.0)).x / f32(count);
-  let scale = weight[c] / sqrt(v + p.eps);
+  let scale = channel_weight(c) / sqrt(v + p.eps);
+  let shift = select(0.0, bias[c], p.affine != 0u);
   for (var i = t; i < count; i += WG) {
     let j = at(c, i);
-    out[j] = (x[j] - mu) * scale + bias[c];
+    out[j] = (x[j] - mu) * scale + shift;
   }
   if (t == 0u) {
     mean[c] = mu;
@@ -87,7 +93,7 @@ fn batchnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   }
   sums = workgroup_sum(t, sums);
   let m = f32(count);
-  let scale = weight[c] * invstd / m;
+  let scale = channel_weight(c) * invstd / m;
   for (var i = t; i < count; i += WG) {
     let j = at(c, i);
     let xhat = (x[j] - mu) * invstd;

@@ -234,11 +234,11 @@ export interface Backend {
 
   // ---- batchnorm in training mode (see NormGeometry)
   // x: [N, C, S], weight, bias: [C] -> out: [N, C, S] = (x - mean) / sqrt(var + eps) · weight + bias,
-  // with mean, var: [C] the batch statistics (var biased: divided by N·S)
-  batchNorm(x: Storage, weight: Storage, bias: Storage, geo: NormGeometry, eps: number): { out: Storage; mean: Storage; var: Storage };
-  // dy, x: [N, C, S], mean, var, weight: [C] -> dx: [N, C, S], dweight, dbias: [C]
+  // with mean, var: [C] the batch statistics (var biased: divided by N·S); weight and bias both null: 1 and 0
+  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number): { out: Storage; mean: Storage; var: Storage };
+  // dy, x: [N, C, S], mean, var, weight: [C] (null: 1) -> dx: [N, C, S], dweight, dbias: [C]
   batchNormGrad(
-    dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage, geo: NormGeometry, eps: number,
+    dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, geo: NormGeometry, eps: number,
   ): { dx: Storage; dweight: Storage; dbias: Storage };
 
   // ---- optimizer steps, in place on param and its state (all [n])

@@ -2,6 +2,7 @@
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
 import { fullOn } from './creation';
+import type { NormGeometry } from '../backend/backend';
 
 export interface BatchNormOptions {
   training?: boolean;
@@ -84,6 +85,7 @@ export function batchNormTrain(
     throw new Error(`${op}: training needs more than one value per channel, got input ${shapeString(x.shape)}`);
   }
   const be = x.backend;
+  if (!weight && !bias) return batchNormPlain(x, geo, eps);
   const w = weight ?? constantLike(x, channels, 1);
   const b = bias ?? constantLike(x, channels, 0);
   const stats = be.batchNorm(x.storageFor(op), w.storageFor(op), b.storageFor(op), geo, eps);
@@ -106,6 +108,29 @@ export function batchNormTrain(
     savedVar.dispose();
     if (!weight) w.dispose();
     if (!bias) b.dispose();
+  }
+  return { out, mean, variance };
+}
+
+/** batchNormTrain without weight and bias (the kernels take 1 and 0): no constant tensors made each call. */
+function batchNormPlain(x: Tensor, geo: NormGeometry, eps: number): { out: Tensor; mean: Tensor; variance: Tensor } {
+  const op = 'batchNorm';
+  const be = x.backend;
+  const stats = be.batchNorm(x.storageFor(op), null, null, geo, eps);
+  const mean = new Tensor(stats.mean, [geo.channels]);
+  const variance = new Tensor(stats.var, [geo.channels]);
+  const savedMean = mean.detach();
+  const savedVar = variance.detach();
+  const out = record(op, new Tensor(stats.out, x.shape), [x], (g) => {
+    const where = `${op} backward`;
+    const grads = be.batchNormGrad(g.storageFor(where), x.storageFor(where), savedMean.storageFor(where), savedVar.storageFor(where), null, geo, eps);
+    be.release(grads.dweight);
+    be.release(grads.dbias);
+    return [new Tensor(grads.dx, x.shape)];
+  });
+  if (!out.requiresGrad) {
+    savedMean.dispose();
+    savedVar.dispose();
   }
   return { out, mean, variance };
 }

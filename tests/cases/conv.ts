@@ -267,6 +267,7 @@ const gn = (shape: number[], groups: number, affine: boolean): Case => {
 const normCases: Case[] = [
   bnTrain({ shape: [4, 3, 5, 7] }),
   bnTrain({ shape: [4, 3, 5, 7], affine: false }),
+  bnTrain({ shape: [3, 40, 9, 9], affine: false, note: 'no weight or bias, 243 per channel' }),
   bnTrain({ shape: [1, 17, 3, 3], note: 'batch 1' }),
   bnTrain({ shape: [8, 64, 4, 4] }),
   // threads per channel follow its size (webgpu normThreads): 32 above, 64 and 256 here

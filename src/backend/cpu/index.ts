@@ -230,12 +230,14 @@ export class CpuBackend implements Backend {
 
   batchNorm(
     x: Storage,
-    weight: Storage,
-    bias: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
     geo: NormGeometry,
     eps: number,
   ): { out: Storage; mean: Storage; var: Storage } {
-    const result = batchNorm(this.dataOf(x), this.dataOf(weight), this.dataOf(bias), geo, eps);
+    const w = weight ? this.dataOf(weight) : new Float64Array(geo.channels).fill(1);
+    const b = bias ? this.dataOf(bias) : new Float64Array(geo.channels);
+    const result = batchNorm(this.dataOf(x), w, b, geo, eps);
     return { out: this.adopt(result.out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
   }
 
@@ -244,7 +246,7 @@ export class CpuBackend implements Backend {
     x: Storage,
     mean: Storage,
     variance: Storage,
-    weight: Storage,
+    weight: Storage | null,
     geo: NormGeometry,
     eps: number,
   ): { dx: Storage; dweight: Storage; dbias: Storage } {
@@ -253,7 +255,7 @@ export class CpuBackend implements Backend {
       this.dataOf(x),
       this.dataOf(mean),
       this.dataOf(variance),
-      this.dataOf(weight),
+      weight ? this.dataOf(weight) : new Float64Array(geo.channels).fill(1),
       geo,
       eps,
     );

@@ -514,13 +514,14 @@ export class WebGpuBackend implements Backend {
     return Number((choice ?? table).WG);
   }
 
-  batchNorm(x: Storage, weight: Storage, bias: Storage, geo: NormGeometry, eps: number, threads?: number) {
+  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number, threads?: number) {
+    if (!weight !== !bias) throw new Error('webgpu: batchNorm takes a weight and a bias, or neither');
     const out = this.alloc(x.size);
     const mean = this.alloc(geo.channels);
     const variance = this.alloc(geo.channels);
     if (geo.channels > 0) {
       const wg = threads ?? this.normChoice('batchnorm.forward', geo, () => ({
-        inputs: [x.size, weight.size, bias.size],
+        inputs: [x.size, geo.channels, geo.channels],
         run: ([tx, tw, tb], c) => {
           const stats = this.batchNorm(tx, tw, tb, geo, eps, Number(c.WG));
           this.release(stats.mean);
@@ -529,9 +530,11 @@ export class WebGpuBackend implements Backend {
         },
       }));
       this.ctx.dispatch({
-        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_forward', params: { ...geo, eps }, overrides: { WG: wg },
+        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_forward', params: { ...geo, eps, affine: Number(weight !== null) },
+        overrides: { WG: wg },
         buffers: {
-          x: this.buf(x), weight: this.buf(weight), bias: this.buf(bias),
+          // without weight and bias the kernel reads neither: x stands in for both bindings
+          x: this.buf(x), weight: this.buf(weight ?? x), bias: this.buf(bias ?? x),
           out: out.buffer, mean: mean.buffer, variance: variance.buffer,
         },
         groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis), // a workgroup per channel
@@ -540,14 +543,14 @@ export class WebGpuBackend implements Backend {
     return { out, mean, var: variance };
   }
 
-  batchNormGrad(dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage, geo: NormGeometry, eps: number, threads?: number) {
+  batchNormGrad(dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, geo: NormGeometry, eps: number, threads?: number) {
     const dx = this.alloc(x.size);
     const dweight = this.alloc(geo.channels);
     const dbias = this.alloc(geo.channels);
     if (geo.channels > 0) {
       const wg = threads ?? this.normChoice('batchnorm.backward', geo, () => ({
         // the variance must be positive, or every candidate's output is NaN
-        inputs: [dy.size, x.size, mean.size, { count: variance.size, positive: true }, weight.size],
+        inputs: [dy.size, x.size, mean.size, { count: variance.size, positive: true }, geo.channels],
         run: ([tdy, tx, tmean, tvar, tw], c) => {
           const grads = this.batchNormGrad(tdy, tx, tmean, tvar, tw, geo, eps, Number(c.WG));
           this.release(grads.dweight);
@@ -556,10 +559,11 @@ export class WebGpuBackend implements Backend {
         },
       }));
       this.ctx.dispatch({
-        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_backward', params: { ...geo, eps }, overrides: { WG: wg },
+        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_backward', params: { ...geo, eps, affine: Number(weight !== null) },
+        overrides: { WG: wg },
         buffers: {
           dy: this.buf(dy), x: this.buf(x), mean: this.buf(mean), variance: this.buf(variance),
-          weight: this.buf(weight), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
+          weight: this.buf(weight ?? x), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
         },
         groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis), // a workgroup per channel
       });
