@@ -588,33 +588,24 @@ export class WebGpuBackend implements Backend {
   }
 
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, step: Storage, stepOut: Storage, args: AdamStep): void {
-    if (param.size === 0) return;
-    this.ctx.dispatch({
-      shader: 'optimizer', entry: 'adam',
-      params: {
-        n: param.size, lr: args.lr, weight_decay: args.weightDecay, beta1: args.beta1, beta2: args.beta2,
-        eps: args.eps, decoupled: Number(args.decoupled),
-      },
-      buffers: {
-        param: this.buf(param), grad: this.buf(grad), buf: this.buf(m), buf2: this.buf(v), step: this.buf(step), step_out: this.buf(stepOut),
-      },
-      groups: gridFor(param.size, shaderConstant('optimizer', 'WG')),
-    });
+    this.adam('adam', { param, grad, buf: m, buf2: v, step, step_out: stepOut }, args);
   }
 
   adamStepPacked(param: Storage, grad: Storage, m: Storage, v: Storage, steps: Storage, stepsOut: Storage, segment: Storage, args: AdamStep): void {
-    if (param.size === 0) return;
+    this.adam('adam_packed', { param, grad, buf: m, buf2: v, step: steps, step_out: stepsOut, segment }, args);
+  }
+
+  /** One Adam dispatch over `storages.param` (adam: one parameter; adam_packed: a pack of them). */
+  private adam(entry: 'adam' | 'adam_packed', storages: Record<string, Storage>, args: AdamStep): void {
+    const n = storages.param.size;
+    if (n === 0) return;
     this.ctx.dispatch({
-      shader: 'optimizer', entry: 'adam_packed',
+      shader: 'optimizer', entry,
       params: {
-        n: param.size, lr: args.lr, weight_decay: args.weightDecay, beta1: args.beta1, beta2: args.beta2,
-        eps: args.eps, decoupled: Number(args.decoupled),
+        n, lr: args.lr, weight_decay: args.weightDecay, beta1: args.beta1, beta2: args.beta2, eps: args.eps, decoupled: Number(args.decoupled),
       },
-      buffers: {
-        param: this.buf(param), grad: this.buf(grad), buf: this.buf(m), buf2: this.buf(v),
-        step: this.buf(steps), step_out: this.buf(stepsOut), segment: this.buf(segment),
-      },
-      groups: gridFor(param.size, shaderConstant('optimizer', 'WG'), this.ctx.maxGroupsPerAxis),
+      buffers: Object.fromEntries(Object.entries(storages).map(([name, s]) => [name, this.buf(s)])),
+      groups: gridFor(n, shaderConstant('optimizer', 'WG'), this.ctx.maxGroupsPerAxis),
     });
   }
 
