@@ -2,7 +2,6 @@
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
 import { fullOn } from './creation';
-import type { NormGeometry } from '../backend/backend';
 
 export interface BatchNormOptions {
   training?: boolean;
@@ -85,52 +84,34 @@ export function batchNormTrain(
     throw new Error(`${op}: training needs more than one value per channel, got input ${shapeString(x.shape)}`);
   }
   const be = x.backend;
-  if (!weight && !bias) return batchNormPlain(x, geo, eps);
-  const w = weight ?? constantLike(x, channels, 1);
-  const b = bias ?? constantLike(x, channels, 0);
-  const stats = be.batchNorm(x.storageFor(op), w.storageFor(op), b.storageFor(op), geo, eps);
+  // Neither weight nor bias: the kernels take 1 and 0, and no constant tensors are made each call.
+  // One of them: the other becomes a constant.
+  const affine = weight || bias ? [weight ?? constantLike(x, channels, 1), bias ?? constantLike(x, channels, 0)] : [];
+  const [w, b] = affine;
+  const stats = be.batchNorm(x.storageFor(op), w?.storageFor(op) ?? null, b?.storageFor(op) ?? null, geo, eps);
   const mean = new Tensor(stats.mean, [channels]);
   const variance = new Tensor(stats.var, [channels]);
   // The backward reads mean and variance through views of its own, so the
   // caller may dispose the returned ones.
   const savedMean = mean.detach();
   const savedVar = variance.detach();
-  const out = record(op, new Tensor(stats.out, x.shape), [x, w, b], (g) => {
+  const out = record(op, new Tensor(stats.out, x.shape), [x, ...affine], (g) => {
     const where = `${op} backward`;
     const grads = be.batchNormGrad(
-      g.storageFor(where), x.storageFor(where), savedMean.storageFor(where), savedVar.storageFor(where), w.storageFor(where), geo, eps,
+      g.storageFor(where), x.storageFor(where), savedMean.storageFor(where), savedVar.storageFor(where), w?.storageFor(where) ?? null, geo, eps,
     );
-    return [new Tensor(grads.dx, x.shape), new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];
+    const dx = new Tensor(grads.dx, x.shape);
+    if (w) return [dx, new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];
+    be.release(grads.dweight);
+    be.release(grads.dbias);
+    return [dx];
   });
   // Without a graph nothing will read these again.
   if (!out.requiresGrad) {
     savedMean.dispose();
     savedVar.dispose();
-    if (!weight) w.dispose();
-    if (!bias) b.dispose();
-  }
-  return { out, mean, variance };
-}
-
-/** batchNormTrain without weight and bias (the kernels take 1 and 0): no constant tensors made each call. */
-function batchNormPlain(x: Tensor, geo: NormGeometry, eps: number): { out: Tensor; mean: Tensor; variance: Tensor } {
-  const op = 'batchNorm';
-  const be = x.backend;
-  const stats = be.batchNorm(x.storageFor(op), null, null, geo, eps);
-  const mean = new Tensor(stats.mean, [geo.channels]);
-  const variance = new Tensor(stats.var, [geo.channels]);
-  const savedMean = mean.detach();
-  const savedVar = variance.detach();
-  const out = record(op, new Tensor(stats.out, x.shape), [x], (g) => {
-    const where = `${op} backward`;
-    const grads = be.batchNormGrad(g.storageFor(where), x.storageFor(where), savedMean.storageFor(where), savedVar.storageFor(where), null, geo, eps);
-    be.release(grads.dweight);
-    be.release(grads.dbias);
-    return [new Tensor(grads.dx, x.shape)];
-  });
-  if (!out.requiresGrad) {
-    savedMean.dispose();
-    savedVar.dispose();
+    if (w && !weight) w.dispose();
+    if (b && !bias) b.dispose();
   }
   return { out, mean, variance };
 }
