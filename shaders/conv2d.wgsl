@@ -387,6 +387,280 @@ fn conv2d_thin(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   for (var i = 0u; i < 4u; i++) { store(job, row + i, col, acc[i]); }
 }
 
+// ---- conv2d_direct: register blocks, no workgroup memory ----
+//
+// The same GEMMs with no slabs and no barriers: each thread owns a block of
+// 4·RV rows × 4·CV columns of C in registers and walks k itself, reading A
+// and B straight from the sources. Where workgroup memory is ordinary
+// memory and a barrier is a switch between the workgroup's invocations (a
+// CPU adapter such as SwiftShader), this is several times faster than
+// conv2d; on a GPU the slabs' sharing usually wins. The tile table picks by
+// adapter, the tuner by measurement (src/backend/webgpu/conv.ts).
+//
+// Everything that depends on a row alone (its pixel, where its channel-0
+// plane starts) or a column alone is worked out once, before the k loop;
+// k is walked as three counters (outer, middle, inner) with carries, so
+// the loop divides nothing. The register block is written out by hand:
+// a private array indexed in a loop is kept in memory, not registers, on
+// SwiftShader (7× slower when tried).
+
+override RV: u32 = 2;   // rows a thread: 4·RV (1 or 2)
+override CV: u32 = 2;   // columns a thread: 4·CV (1 or 2)
+override DGRAD_STRIDED: bool = false;   // MODE 1 with a stride > 1: check each tap lands on it
+
+// A row of C, ready for the k loop: where its source plane starts, its
+// position (y, x) in the map its sum walks, and whether it exists.
+struct Row {
+  base: u32,
+  y: i32,
+  x: i32,
+  ok: bool,
+}
+
+// The k-th term of the sum: what it adds to a row's and a column's
+// positions. off moves A's index, (y, x) the position, b B's index.
+struct Term {
+  off: u32,
+  y: i32,
+  x: i32,
+  b: u32,
+}
+
+fn plane(h: u32, w: u32) -> u32 { return h * w; }
+
+fn row_of(job: Job, row: u32) -> Row {
+  var r = Row(0u, 0, 0, row < job.m);
+  let g = job.g;
+  if (MODE == 2u) {
+    // row = out channel o: dy[·, g·Og + o, ·, ·]
+    r.base = (g * out_channels_per_group() + row) * plane(p.out_h, p.out_w);
+    return r;
+  }
+  if (MODE == 0u) {
+    // row = (n, oh, ow): x[n, g·Cg, oh·s - pad, ow·s - pad]
+    let px = decode_pixel(row, p.out_h, p.out_w);
+    r.base = (px.n * p.in_c + g * in_channels_per_group()) * plane(p.in_h, p.in_w);
+    r.y = i32(px.y * p.stride_h) - i32(p.pad_h);
+    r.x = i32(px.x * p.stride_w) - i32(p.pad_w);
+    return r;
+  }
+  var px: Pixel;
+  if (MODE == 1u) {
+    // row = (n, ih, iw): dy at (ih + pad - kh·dil) / stride
+    px = decode_pixel(row, p.in_h, p.in_w);
+    r.y = i32(px.y + p.pad_h);
+    r.x = i32(px.x + p.pad_w);
+  } else {
+    // MODE 3: row = (n, y, x) of the phase: dy at lead + (y, x) - (u, v)
+    px = decode_pixel(row, job.count.x, job.count.y);
+    r.y = i32(job.lead.x + px.y);
+    r.x = i32(job.lead.y + px.x);
+  }
+  r.base = (px.n * p.out_c + g * out_channels_per_group()) * plane(p.out_h, p.out_w);
+  return r;
+}
+
+// A column of C, as a Row: B's index base and (wgrad) the tap's offset.
+fn col_of(job: Job, col: u32) -> Row {
+  var c = Row(0u, 0, 0, col < p.n);
+  let taps = p.k_h * p.k_w;
+  if (MODE == 0u) {
+    // col = out channel: w[g·Og + col, ·, ·, ·]
+    c.base = (job.g * out_channels_per_group() + col) * in_channels_per_group() * taps;
+  } else if (MODE == 2u) {
+    // col = (c, kh, kw): x[·, g·Cg + c, oh·s - pad + kh·dil, ...]
+    let tap = decode_pixel(col, p.k_h, p.k_w);
+    c.base = (job.g * in_channels_per_group() + tap.n) * plane(p.in_h, p.in_w);
+    c.y = i32(tap.y * p.dil_h) - i32(p.pad_h);
+    c.x = i32(tap.x * p.dil_w) - i32(p.pad_w);
+  } else {
+    // col = in channel: w[·, col, ·, ·]
+    c.base = col * taps;
+  }
+  return c;
+}
+
+// The extents of k's middle and inner counters.
+fn term_extents(job: Job) -> vec2u {
+  if (MODE == 2u) { return vec2u(p.out_h, p.out_w); }
+  if (MODE == 3u) { return job.taps; }
+  return vec2u(p.k_h, p.k_w);
+}
+
+// Term k = (i, j, l): MODE 0 (c, kh, kw), MODE 1 (o, kh, kw), MODE 3
+// (o, u, v), MODE 2 (n, oh, ow).
+fn term_at(job: Job, k: u32, i: u32, j: u32, l: u32) -> Term {
+  let taps = p.k_h * p.k_w;
+  if (MODE == 0u) {
+    return Term(i * plane(p.in_h, p.in_w), i32(j * p.dil_h), i32(l * p.dil_w), k);
+  }
+  if (MODE == 2u) {
+    return Term(i * p.out_c * plane(p.out_h, p.out_w) + j * p.out_w + l, i32(j * p.stride_h), i32(l * p.stride_w), i * p.in_c * plane(p.in_h, p.in_w));
+  }
+  let w_o = (job.g * out_channels_per_group() + i) * in_channels_per_group() * taps;
+  if (MODE == 1u) {
+    return Term(i * plane(p.out_h, p.out_w), i32(j * p.dil_h), i32(l * p.dil_w), w_o + j * p.k_w + l);
+  }
+  return Term(i * plane(p.out_h, p.out_w), i32(j), i32(l), w_o + (job.tap0.x + p.stride_h * j) * p.k_w + job.tap0.y + p.stride_w * l);
+}
+
+// A[row, k], 0 outside the map (and, MODE 1, where the stride skips it).
+// An index computed for a position outside is still clamped by WebGPU's
+// bounds checks; select keeps the 0. The tests are `&`, not `&&`: each
+// `&&` is a branch, and SwiftShader's compile time (and memory: 24 GB was
+// not enough) explodes with the branches of the eight inlined copies.
+fn a_term(r: Row, t: Term) -> f32 {
+  if (MODE == 2u) { return select(0.0, a[r.base + t.off], r.ok); }
+  if (MODE == 1u && DGRAD_STRIDED) { return a_term_strided(r, t); }
+  let forward = MODE == 0u;
+  let y = select(r.y - t.y, r.y + t.y, forward);
+  let x = select(r.x - t.x, r.x + t.x, forward);
+  let h = select(p.out_h, p.in_h, forward);
+  let w = select(p.out_w, p.in_w, forward);
+  let inside = r.ok & (y >= 0) & (x >= 0) & (u32(y) < h) & (u32(x) < w);
+  return select(0.0, a[r.base + t.off + u32(y) * w + u32(x)], inside);
+}
+
+// MODE 1 with a stride (and a dilation, else MODE 3 runs): the output
+// pixel is (ih + pad - kh·dil) / stride where that divides exactly.
+fn a_term_strided(r: Row, t: Term) -> f32 {
+  let sy = r.y - t.y;
+  let sx = r.x - t.x;
+  let y = u32(max(sy, 0)) / p.stride_h;
+  let x = u32(max(sx, 0)) / p.stride_w;
+  let inside = r.ok & (sy >= 0) & (sx >= 0) & (y * p.stride_h == u32(sy)) & (x * p.stride_w == u32(sx)) & (y < p.out_h) & (x < p.out_w);
+  return select(0.0, a[r.base + t.off + y * p.out_w + x], inside);
+}
+
+// B[k, col], 0 outside the map (wgrad's im2col).
+fn b_term(c: Row, t: Term) -> f32 {
+  if (MODE != 2u) { return select(0.0, b[c.base + t.b], c.ok); }
+  let y = t.y + c.y;
+  let x = t.x + c.x;
+  let inside = c.ok & (y >= 0) & (x >= 0) & (u32(y) < p.in_h) & (u32(x) < p.in_w);
+  return select(0.0, b[c.base + t.b + u32(y) * p.in_w + u32(x)], inside);
+}
+
+fn b_terms(c0: Row, c1: Row, c2: Row, c3: Row, t: Term) -> vec4f {
+  return vec4f(b_term(c0, t), b_term(c1, t), b_term(c2, t), b_term(c3, t));
+}
+
+fn store4(job: Job, row: u32, col: u32, v: vec4f) {
+  store(job, row, col, v.x);
+  store(job, row, col + 1u, v.y);
+  store(job, row, col + 2u, v.z);
+  store(job, row, col + 3u, v.w);
+}
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn conv2d_direct(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let job = job_for(wid.z);
+  let row = ((wid.y + p.block_offset) * WG_Y + lid.y) * 4u * RV;
+  let col = (wid.x * WG_X + lid.x) * 4u * CV;
+  let k_begin = job.split * p.k_chunk;
+  let k_end = min(job.k, k_begin + p.k_chunk);
+  let r0 = row_of(job, row);
+  let r1 = row_of(job, row + 1u);
+  let r2 = row_of(job, row + 2u);
+  let r3 = row_of(job, row + 3u);
+  let r4 = row_of(job, row + 4u);
+  let r5 = row_of(job, row + 5u);
+  let r6 = row_of(job, row + 6u);
+  let r7 = row_of(job, row + 7u);
+  let c0 = col_of(job, col);
+  let c1 = col_of(job, col + 1u);
+  let c2 = col_of(job, col + 2u);
+  let c3 = col_of(job, col + 3u);
+  let c4 = col_of(job, col + 4u);
+  let c5 = col_of(job, col + 5u);
+  let c6 = col_of(job, col + 6u);
+  let c7 = col_of(job, col + 7u);
+  // acc{row}{l|h}: row's columns 0–3 and 4–7
+  var acc0l = vec4f(0.0); var acc0h = vec4f(0.0);
+  var acc1l = vec4f(0.0); var acc1h = vec4f(0.0);
+  var acc2l = vec4f(0.0); var acc2h = vec4f(0.0);
+  var acc3l = vec4f(0.0); var acc3h = vec4f(0.0);
+  var acc4l = vec4f(0.0); var acc4h = vec4f(0.0);
+  var acc5l = vec4f(0.0); var acc5h = vec4f(0.0);
+  var acc6l = vec4f(0.0); var acc6h = vec4f(0.0);
+  var acc7l = vec4f(0.0); var acc7h = vec4f(0.0);
+  // k_begin as counters (the only division in the loop's set-up)
+  let extents = term_extents(job);
+  let inner = max(1u, extents.x * extents.y);
+  var i = k_begin / inner;
+  var j = (k_begin % inner) / max(1u, extents.y);
+  var l = k_begin % max(1u, extents.y);
+  for (var k = k_begin; k < k_end; k++) {
+    let t = term_at(job, k, i, j, l);
+    let bl = b_terms(c0, c1, c2, c3, t);
+    let a0 = vec4f(a_term(r0, t));
+    let a1 = vec4f(a_term(r1, t));
+    let a2 = vec4f(a_term(r2, t));
+    let a3 = vec4f(a_term(r3, t));
+    acc0l = fma(a0, bl, acc0l);
+    acc1l = fma(a1, bl, acc1l);
+    acc2l = fma(a2, bl, acc2l);
+    acc3l = fma(a3, bl, acc3l);
+    if (CV == 2u) {
+      let bh = b_terms(c4, c5, c6, c7, t);
+      acc0h = fma(a0, bh, acc0h);
+      acc1h = fma(a1, bh, acc1h);
+      acc2h = fma(a2, bh, acc2h);
+      acc3h = fma(a3, bh, acc3h);
+      if (RV == 2u) {
+        let a4 = vec4f(a_term(r4, t));
+        let a5 = vec4f(a_term(r5, t));
+        let a6 = vec4f(a_term(r6, t));
+        let a7 = vec4f(a_term(r7, t));
+        acc4l = fma(a4, bl, acc4l);
+        acc5l = fma(a5, bl, acc5l);
+        acc6l = fma(a6, bl, acc6l);
+        acc7l = fma(a7, bl, acc7l);
+        acc4h = fma(a4, bh, acc4h);
+        acc5h = fma(a5, bh, acc5h);
+        acc6h = fma(a6, bh, acc6h);
+        acc7h = fma(a7, bh, acc7h);
+      }
+    } else if (RV == 2u) {
+      acc4l = fma(vec4f(a_term(r4, t)), bl, acc4l);
+      acc5l = fma(vec4f(a_term(r5, t)), bl, acc5l);
+      acc6l = fma(vec4f(a_term(r6, t)), bl, acc6l);
+      acc7l = fma(vec4f(a_term(r7, t)), bl, acc7l);
+    }
+    l++;
+    if (l == extents.y) {
+      l = 0u;
+      j++;
+      if (j == extents.x) {
+        j = 0u;
+        i++;
+      }
+    }
+  }
+  store4(job, row, col, acc0l);
+  store4(job, row + 1u, col, acc1l);
+  store4(job, row + 2u, col, acc2l);
+  store4(job, row + 3u, col, acc3l);
+  if (RV == 2u) {
+    store4(job, row + 4u, col, acc4l);
+    store4(job, row + 5u, col, acc5l);
+    store4(job, row + 6u, col, acc6l);
+    store4(job, row + 7u, col, acc7l);
+  }
+  if (CV == 2u) {
+    store4(job, row, col + 4u, acc0h);
+    store4(job, row + 1u, col + 4u, acc1h);
+    store4(job, row + 2u, col + 4u, acc2h);
+    store4(job, row + 3u, col + 4u, acc3h);
+    if (RV == 2u) {
+      store4(job, row + 4u, col + 4u, acc4h);
+      store4(job, row + 5u, col + 4u, acc5h);
+      store4(job, row + 6u, col + 4u, acc6h);
+      store4(job, row + 7u, col + 4u, acc7h);
+    }
+  }
+}
+
 // dw[i] = Σ_s partial[s][i]: adds wgrad's split-K layers (a in, out out).
 @compute @workgroup_size(WG)
 fn sum_splits(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

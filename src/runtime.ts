@@ -6,7 +6,7 @@
 import type { Backend } from './backend/backend';
 import { CpuBackend } from './backend/cpu';
 import { WebGpuBackend } from './backend/webgpu';
-import { NoWebGpuError, browserGpu, type GpuProvider } from './backend/webgpu/device';
+import { NoWebGpuError, browserGpu, softwareAdapter, type GpuProvider } from './backend/webgpu/device';
 import { TUNE_MODES, type TuneMode, type TuneStore } from './backend/webgpu/tune';
 import { browserTuneStore } from './backend/webgpu/tune-store';
 import { liveTensorCount } from './tensor';
@@ -161,7 +161,7 @@ export function adapterInfo(): AdapterInfo {
 export function onCpuDevice(): boolean {
   const info = adapterInfo();
   if (info.backend === 'cpu') return true;
-  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+  return softwareAdapter(info);
 }
 
 export interface MemoryInfo {

@@ -62,6 +62,12 @@ const CONV_CASES: Array<[string, ConvGeometry]> = [
   ['3→20, 9×9, k3 s1, odd sizes', geometry(3, 3, 20, 9, 3, 1, 1)],
   ['8→40, 7×7, k1 s1', geometry(2, 8, 40, 7, 1, 1, 0)],
   ['grouped 8→8, 10×10, k3 s3, g2', geometry(2, 8, 8, 10, 3, 3, 1, 2)],
+  // stride with dilation: dgrad over all taps (MODE 1), skipping those the stride misses
+  ['5→6, 11×9, k3 s2 d2, not square', {
+    batch: 2, inChannels: 5, inH: 11, inW: 9, outChannels: 6, outH: 4, outW: 3,
+    kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 1, padW: 0, dilationH: 2, dilationW: 2, groups: 1,
+  }],
+  ['9→13, 6×6, k4 s2 p1, blocks past every edge', geometry(3, 9, 13, 6, 4, 2, 1)],
 ];
 
 describe('every tuning candidate computes what the CPU reference does', () => {
@@ -74,6 +80,10 @@ describe('every tuning candidate computes what the CPU reference does', () => {
         const candidates = convCandidates(mode, geo);
         expect(candidates[0]).toEqual(tableConvChoice(mode, geo));
         expect(candidates.length).toBeGreaterThan(2);
+        // a CPU adapter's table (conv2d_direct's tiles) is among them too
+        const onCpuAdapter = tableConvChoice(mode, geo, 'cpu');
+        expect(String(onCpuAdapter.tile)).toMatch(/^direct/);
+        expect(candidates).toContainEqual(onCpuAdapter);
         for (const choice of candidates) {
           const { got, want } = await both((backend, [a, b]) => {
             if (backend === gpu) return gpu.conv(mode, a, b, geo, choice);

@@ -25,6 +25,14 @@
 // (narrow only to n ≤ 8, flat only to m ≤ 8, thin at any m) on 13, by
 // 1.4–7× on the small ones; tuned again over this table it gains 1.13×
 // over the 34, where two tunings here do not always agree.
+// On a CPU adapter (SwiftShader, llvmpipe, WARP) the table takes
+// conv2d_direct's tiles instead: a register block per thread, no workgroup
+// memory and no barriers (conv2d.wgsl says why). Same sweep, ms:
+//   64→3:  direct-narrow 35.7, direct-tall 38.9 (narrow above: 218.6)
+//   32→17: direct-tall 12.6, direct-narrow 15.0 (medium: 72.8)
+//   64→64: direct 73.8–80.6 (wide: 206.1)
+// and the tiny DCGAN's training step 722 → 218 ms. There m ≤ 16 →
+// direct-flat, n ≤ 4 → direct-narrow, n ≤ 32 → direct-tall, else direct.
 // This table is the default and the tuner's first
 // candidate: on any adapter `wgrad tune` (or WGRAD_TUNE=on) times every
 // tile, conv2d_thin for narrow GEMMs and other split-K targets per shape,
@@ -37,8 +45,8 @@ export type ConvMode = 'forward' | 'inputGrad' | 'weightGrad';
 const MODE_NUMBER = { forward: 0, inputGrad: 1, weightGrad: 2, inputGradByPhase: 3 };
 
 export interface ConvPlan {
-  /** conv2d (tiled) or conv2d_thin (a thread per 4 rows of one column) */
-  entry: 'conv2d' | 'conv2d_thin';
+  /** conv2d (tiled), conv2d_direct (register blocks) or conv2d_thin (a thread per 4 rows of one column) */
+  entry: 'conv2d' | 'conv2d_direct' | 'conv2d_thin';
   overrides: Overrides;
   params: Record<string, number>;
   /** the whole grid; the row blocks (along `rowAxis`) may be more than one dispatch takes */
@@ -53,16 +61,47 @@ export interface ConvPlan {
 export interface ConvTile {
   WG_X: number;
   WG_Y: number;
-  TILE_K: number;
+  /** conv2d (workgroup-memory slabs): depth of a slab */
+  TILE_K?: number;
+  /** conv2d_direct (register blocks, no workgroup memory): rows and columns a thread, in fours */
+  RV?: number;
+  CV?: number;
 }
 
-/** The tiles bench/conv.ts compares; tileFor picks among them. */
-export const CONV_TILES: Record<'narrow' | 'flat' | 'medium' | 'wide', ConvTile> = {
+/**
+ * The tiles bench/conv.ts compares; tileFor picks among them. The first
+ * four run conv2d (slabs in workgroup memory), the direct ones
+ * conv2d_direct (each thread's block in registers, no barriers).
+ */
+export const CONV_TILES: Record<'narrow' | 'flat' | 'medium' | 'wide' | 'direct' | 'direct-narrow' | 'direct-tall' | 'direct-flat', ConvTile> = {
   narrow: { WG_X: 2, WG_Y: 32, TILE_K: 8 },
   flat: { WG_X: 16, WG_Y: 2, TILE_K: 16 },
   medium: { WG_X: 8, WG_Y: 16, TILE_K: 16 },
   wide: { WG_X: 16, WG_Y: 16, TILE_K: 16 },
+  direct: { WG_X: 4, WG_Y: 8, RV: 2, CV: 2 },
+  'direct-narrow': { WG_X: 1, WG_Y: 16, RV: 2, CV: 1 },
+  'direct-tall': { WG_X: 1, WG_Y: 16, RV: 2, CV: 2 },
+  'direct-flat': { WG_X: 8, WG_Y: 4, RV: 1, CV: 2 },
 };
+
+function entryOf(tile: ConvTile): ConvPlan['entry'] {
+  return tile.RV ? 'conv2d_direct' : 'conv2d';
+}
+
+/** The pipeline constants: the mode, the tile, and for conv2d_direct whether MODE 1 checks a stride. */
+function overridesOf(tile: ConvTile, mode: number, geo: ConvGeometry): Overrides {
+  if (!tile.RV) return { MODE: mode, ...tile };
+  const strided = mode === MODE_NUMBER.inputGrad && geo.strideH * geo.strideW > 1;
+  return { MODE: mode, ...tile, DGRAD_STRIDED: strided ? 1 : 0 };
+}
+
+/** Rows and columns of C one workgroup of `tile` computes. */
+function tileRows(tile: ConvTile): number {
+  return 4 * (tile.RV ?? 1) * tile.WG_Y;
+}
+function tileCols(tile: ConvTile): number {
+  return 4 * (tile.CV ?? 1) * tile.WG_X;
+}
 
 export type ConvTileName = keyof typeof CONV_TILES;
 
@@ -79,12 +118,25 @@ export interface ConvChoice {
   sum?: 'subgroups';
 }
 
-function tileFor(mode: ConvMode, m: number, n: number): ConvTileName {
+function tileFor(m: number, n: number, adapter: AdapterKind): ConvTileName {
+  if (adapter === 'cpu') {
+    if (m <= FLAT_ROWS) return 'direct-flat';
+    if (n <= 4) return 'direct-narrow';
+    if (n <= 32) return 'direct-tall';
+    return 'direct';
+  }
   if (m <= FLAT_ROWS) return 'flat';
   if (n <= 16) return 'narrow';
   if (n <= 32) return 'medium';
   return 'wide';
 }
+
+/**
+ * What runs the kernels: a GPU, or a CPU adapter (SwiftShader, llvmpipe,
+ * WARP), where workgroup memory buys nothing and barriers cost a switch
+ * between invocations, so the table takes conv2d_direct's tiles.
+ */
+export type AdapterKind = 'gpu' | 'cpu';
 
 /** GEMMs at most this many rows take the flat tile (8 rows a workgroup). */
 const FLAT_ROWS = 16;
@@ -136,11 +188,11 @@ function dgradByPhase(mode: ConvMode, geo: ConvGeometry): boolean {
 }
 
 /** The table's choice for `mode` on `geo`. */
-export function tableConvChoice(mode: ConvMode, geo: ConvGeometry): ConvChoice {
+export function tableConvChoice(mode: ConvMode, geo: ConvGeometry, adapter: AdapterKind = 'gpu'): ConvChoice {
   const [m, n] = gemmOf(mode, geo);
   const rows = dgradByPhase(mode, geo) ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
-  if (mode !== 'weightGrad' && n <= THIN_COLUMNS && rows >= THIN_MIN_ROWS) return { tile: 'thin' };
-  const tile = tileFor(mode, rows, n);
+  if (adapter === 'gpu' && mode !== 'weightGrad' && n <= THIN_COLUMNS && rows >= THIN_MIN_ROWS) return { tile: 'thin' };
+  const tile = tileFor(rows, n, adapter);
   return mode === 'weightGrad' ? { tile, target: WGRAD_TARGET_WORKGROUPS } : { tile };
 }
 
@@ -150,8 +202,8 @@ export function tableConvChoice(mode: ConvMode, geo: ConvGeometry): ConvChoice {
  * fewer and with more splits, and (where the device has subgroups and the
  * table splits k) the splits added by subgroups.
  */
-export function convCandidates(mode: ConvMode, geo: ConvGeometry, subgroups = false): ConvChoice[] {
-  const table = tableConvChoice(mode, geo);
+export function convCandidates(mode: ConvMode, geo: ConvGeometry, subgroups = false, adapter: AdapterKind = 'gpu'): ConvChoice[] {
+  const table = tableConvChoice(mode, geo, adapter);
   const [, n] = gemmOf(mode, geo);
   const target = mode === 'weightGrad' ? { target: WGRAD_TARGET_WORKGROUPS } : {};
   const all: ConvChoice[] = [table];
@@ -187,17 +239,18 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, choice: ConvChoice =
       return { entry: 'conv2d_thin', overrides: { MODE: modeNumber, WG: THIN_THREADS }, params, groups: [thinGroups, 1, geo.groups * layers], rowAxis: 0, splits: 1, total };
     }
     const tile = CONV_TILES[choice.tile as ConvTileName];
-    const groups: [number, number, number] = [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(mLargest / (4 * tile.WG_Y)), geo.groups * layers];
-    return { entry: 'conv2d', overrides: { MODE: modeNumber, ...tile }, params, groups, rowAxis: 1, splits: 1, total };
+    const groups: [number, number, number] = [Math.ceil(n / tileCols(tile)), Math.ceil(mLargest / tileRows(tile)), geo.groups * layers];
+    return { entry: entryOf(tile), overrides: overridesOf(tile, modeNumber, geo), params, groups, rowAxis: 1, splits: 1, total };
   }
   const tile = CONV_TILES[choice.tile as ConvTileName];
-  const blocks = Math.ceil(n / (4 * tile.WG_X)) * Math.ceil(m / (4 * tile.WG_Y)) * geo.groups;
+  const blocks = Math.ceil(n / tileCols(tile)) * Math.ceil(m / tileRows(tile)) * geo.groups;
   let splits = 1;
   if (mode === 'weightGrad') {
     const wanted = Math.ceil((choice.target ?? WGRAD_TARGET_WORKGROUPS) / blocks);
     splits = Math.max(1, Math.min(wanted, Math.floor(k / WGRAD_MIN_CHUNK), Math.floor(65535 / geo.groups)));
   }
-  const chunk = Math.ceil(k / splits / tile.TILE_K) * tile.TILE_K;
+  const step = tile.TILE_K ?? 1;
+  const chunk = Math.ceil(k / splits / step) * step;
   splits = Math.max(1, Math.ceil(k / chunk));
   const total = mode === 'forward'
     ? geo.batch * geo.outChannels * geo.outH * geo.outW
@@ -205,10 +258,10 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, choice: ConvChoice =
       ? geo.batch * geo.inChannels * geo.inH * geo.inW
       : geo.outChannels * cg * taps;
   return {
-    entry: 'conv2d',
-    overrides: { MODE: MODE_NUMBER[mode], ...tile },
+    entry: entryOf(tile),
+    overrides: overridesOf(tile, MODE_NUMBER[mode], geo),
     params: { ...geometryParams(geo), m, n, k, k_chunk: chunk, splits, total, block_offset: 0 },
-    groups: [Math.ceil(n / (4 * tile.WG_X)), Math.ceil(m / (4 * tile.WG_Y)), geo.groups * splits],
+    groups: [Math.ceil(n / tileCols(tile)), Math.ceil(m / tileRows(tile)), geo.groups * splits],
     rowAxis: 1,
     splits,
     total,

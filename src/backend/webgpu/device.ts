@@ -32,6 +32,14 @@ export const browserGpu: GpuProvider = async () => {
   return gpu;
 };
 
+/**
+ * Whether an adapter is a CPU implementation of WebGPU (SwiftShader,
+ * llvmpipe/lavapipe, WARP): its kernels and the configs sized for it differ.
+ */
+export function softwareAdapter(info: { vendor: string; architecture: string; device: string; description: string }): boolean {
+  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+}
+
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
 
 /** A device from the provider's first adapter: with the adapter's own limits, or WebGPU's defaults ('default'). */

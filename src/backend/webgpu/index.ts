@@ -6,9 +6,9 @@ import type {
   UnaryOp,
 } from '../backend';
 import { packOffsets } from '../backend';
-import { convCandidates, planConv, type ConvChoice, type ConvMode } from './conv';
+import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
-import { requestGpu, type GpuProvider } from './device';
+import { requestGpu, softwareAdapter, type GpuProvider } from './device';
 import { shaderConstant } from './shaders';
 import { Tuner, sameChoice, type TuneChoice, type TuneJob } from './tune';
 import { checkStorageFits, contiguousStrides, shapeSize, type StorageLimit } from '../../shape';
@@ -74,9 +74,13 @@ export class WebGpuBackend implements Backend {
   /** Picks tuned configurations for conv, matmul, batchnorm and the reductions (tune.ts); off until configured. */
   readonly tuner: Tuner;
 
+  /** A GPU, or a CPU adapter (software: SwiftShader, llvmpipe, WARP), for the tile tables. */
+  readonly adapterKind: AdapterKind;
+
   constructor(readonly ctx: GpuContext, readonly limits: 'adapter' | 'default' = 'adapter') {
     const { vendor, architecture, device, description } = ctx.adapterInfo;
     this.tuner = new Tuner(this, [vendor, architecture, device, description].join(' | '));
+    this.adapterKind = softwareAdapter(ctx.adapterInfo) ? 'cpu' : 'gpu';
     // A storage is bound whole, so the binding limit counts as well as the buffer's.
     const { maxBufferSize, maxStorageBufferBindingSize } = ctx.device.limits;
     const [bytes, name] = maxStorageBufferBindingSize <= maxBufferSize
@@ -388,9 +392,9 @@ export class WebGpuBackend implements Backend {
     const shape = convShape(geo);
     const choice = force ?? (this.tuner.choose(`conv.${mode}`, shape, () => ({
       kernel: `conv.${mode}`, shape, inputs: [a.size, b.size],
-      candidates: convCandidates(mode, geo, this.subgroups) as unknown as TuneChoice[],
+      candidates: convCandidates(mode, geo, this.subgroups, this.adapterKind) as unknown as TuneChoice[],
       run: ([ta, tb], c) => this.conv(mode, ta, tb, geo, c as unknown as ConvChoice),
-    })) as unknown as ConvChoice | null) ?? undefined;
+    })) as unknown as ConvChoice | null) ?? tableConvChoice(mode, geo, this.adapterKind);
     const plan = planConv(mode, geo, choice);
     const out = this.alloc(plan.total);
     if (plan.total === 0) return out;
