@@ -8,6 +8,7 @@ import type {
 import { packOffsets } from '../backend';
 import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
+import type { Overrides } from './pipelines';
 import { requestGpu, softwareAdapter, type GpuProvider } from './device';
 import { shaderConstant } from './shaders';
 import { Tuner, sameChoice, type TuneChoice, type TuneJob } from './tune';
@@ -48,13 +49,23 @@ function matmulThreads(length: number, threads: number, perThread: number): numb
   return t;
 }
 
-/** The matmul candidates: the table's workgroup, square and lopsided ones, and a shorter k step. */
+/** matmul_direct's workgroup and register block (4·RV rows × 4·CV columns a thread), a CPU adapter's table. */
+const MATMUL_DIRECT = { WG_X: 4, WG_Y: 8, RV: 2, CV: 2 };
+
+/**
+ * The matmul candidates: the table's workgroup, square and lopsided ones, a
+ * shorter k step, and matmul_direct's register blocks (8 × 8, 8 × 4, 4 × 8).
+ */
 function matmulCandidates(table: TuneChoice): TuneChoice[] {
   const shapes = [[16, 16], [8, 8], [16, 8], [8, 16], [16, 4], [4, 16]];
+  const slabs = table.TILE_K === undefined ? shaderConstant('matmul', 'TILE_K') : table.TILE_K;
   return uniqueChoices([
     table,
-    ...shapes.map(([x, y]) => ({ WG_X: x, WG_Y: y, TILE_K: table.TILE_K })),
-    { ...table, TILE_K: 8 },
+    ...shapes.map(([x, y]) => ({ WG_X: x, WG_Y: y, TILE_K: slabs })),
+    { WG_X: table.WG_X, WG_Y: table.WG_Y, TILE_K: 8 },
+    { ...MATMUL_DIRECT },
+    { WG_X: 4, WG_Y: 16, RV: 2, CV: 1 },
+    { WG_X: 8, WG_Y: 4, RV: 1, CV: 2 },
   ]);
 }
 
@@ -310,13 +321,16 @@ export class WebGpuBackend implements Backend {
       return this.full(batch * m * n, 0);
     }
     // A small output gets a workgroup no larger than it: an 8 × 32 output in the default 64 × 64
-    // tile would leave 15 of 16 threads multiplying zeros.
+    // tile would leave 15 of 16 threads multiplying zeros. A CPU adapter runs matmul_direct
+    // (register blocks of 8 × 8, no workgroup memory; matmul.wgsl says why).
     const [tn, tm] = [shaderConstant('matmul', 'TN'), shaderConstant('matmul', 'TM')];
-    const table: TuneChoice = {
-      WG_X: matmulThreads(n, shaderConstant('matmul', 'WG_X'), tn),
-      WG_Y: matmulThreads(m, shaderConstant('matmul', 'WG_Y'), tm),
-      TILE_K: shaderConstant('matmul', 'TILE_K'),
-    };
+    const table: TuneChoice = this.adapterKind === 'cpu'
+      ? { WG_X: matmulThreads(n, MATMUL_DIRECT.WG_X, tn * MATMUL_DIRECT.CV), WG_Y: matmulThreads(m, MATMUL_DIRECT.WG_Y, tm * MATMUL_DIRECT.RV), RV: MATMUL_DIRECT.RV, CV: MATMUL_DIRECT.CV }
+      : {
+        WG_X: matmulThreads(n, shaderConstant('matmul', 'WG_X'), tn),
+        WG_Y: matmulThreads(m, shaderConstant('matmul', 'WG_Y'), tm),
+        TILE_K: shaderConstant('matmul', 'TILE_K'),
+      };
     const shape = `b${batch} ${m}×${k}${args.transA ? 'ᵀ' : ''} · ${k}×${n}${args.transB ? 'ᵀ' : ''} strides ${args.aBatchStride},${args.bBatchStride}`;
     const choice = force ?? this.tuner.choose('matmul', shape, () => ({
       kernel: 'matmul', shape,
@@ -325,15 +339,19 @@ export class WebGpuBackend implements Backend {
       run: ([ta, tb], c) => this.matmul(ta, tb, args, c),
     })) ?? table;
     const [wgX, wgY] = [Number(choice.WG_X), Number(choice.WG_Y)];
+    const direct = choice.RV !== undefined;
+    const [rows, cols] = direct ? [tm * Number(choice.RV), tn * Number(choice.CV)] : [tm, tn];
+    const overrides: Overrides = direct
+      ? { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, RV: Number(choice.RV), CV: Number(choice.CV) }
+      : { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K) };
     // A grid longer than one dispatch takes along an axis (65535 by default) runs as several, each told its first blocks.
-    const grid = [Math.ceil(n / (wgX * tn)), Math.ceil(m / (wgY * tm)), batch];
+    const grid = [Math.ceil(n / (wgX * cols)), Math.ceil(m / (wgY * rows)), batch];
     const most = this.ctx.maxGroupsPerAxis;
     for (let z = 0; z < grid[2]; z += most) {
       for (let y = 0; y < grid[1]; y += most) {
         for (let x = 0; x < grid[0]; x += most) {
           this.ctx.dispatch({
-            shader: 'matmul', entry: 'matmul',
-            overrides: { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K) },
+            shader: 'matmul', entry: direct ? 'matmul_direct' : 'matmul', overrides,
             params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride, block_offset: [x, y, z] },
             buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
             groups: [Math.min(most, grid[0] - x), Math.min(most, grid[1] - y), Math.min(most, grid[2] - z)],
