@@ -97,7 +97,8 @@ describe('DCGAN recipes', () => {
       .toThrow(/upsample must be 'transposed' or 'nearest', got "bilinear"/);
   });
 
-  it('the paper recipe is the published DCGAN and the default; each other recipe changes what its name says', () => {
+  it('the paper recipe is the published DCGAN; the default samples from the generator\'s average (ema); each other recipe changes what its name says', () => {
+    expect(DEFAULT_DCGAN_RECIPE).toBe('ema');
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'bce', emaDecay: 0 });
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' }).recipe).toBe(DEFAULT_DCGAN_RECIPE);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'ema' }).emaDecay).toBe(0.999);
