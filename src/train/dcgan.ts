@@ -62,9 +62,9 @@ export interface DcganRecipe {
  * changes it the way its name says (docs/RECIPES.md has the ablation: every
  * recipe for the same five minutes of SwiftShader, scored). At 300–400
  * steps 'paper' drew best; once the register-block kernels made a step
- * 3× faster, 1400 steps fit the same minutes, and over those the weight
- * average ('ema') falls steadily to 50.9 while the live generator swings
- * between 51 and 823, so 'ema' is the default.
+ * 3× faster, 1200 steps fit the same minutes, and over those the weight
+ * average ('ema') falls steadily to 59.1 while the live generator swings
+ * between 54 and 823, so 'ema' is the default.
  */
 export const DCGAN_RECIPES = {
   paper: { upsample: 'transposed', discriminatorNorm: 'batch', loss: 'bce', emaDecay: 0 },
@@ -99,12 +99,13 @@ export type DcganStepMetrics = {
  * 2e-4 a width-8 generator was still gray after 300 steps on MNIST while
  * the discriminator won; tiny at 1e-3 draws white discs and grids on black
  * by step 200 on shapes. Batch 8 learned visibly worse than 16. tiny's
- * 1400 steps fit `npm start`'s six minutes on SwiftShader (about 0.23 s a
- * step); the average's Fréchet distance falls from 203 at step 500 to 50.9
- * at 1400 (docs/RECIPES.md).
+ * 1200 steps fit `npm start`'s six minutes on SwiftShader (0.24 s a step,
+ * and 0.3 s with the batches drawn, samples and checkpoints: 1400 took
+ * 6.9 minutes); the average's Fréchet distance falls from 203 at step 500
+ * to 59.1 at 1200 (docs/RECIPES.md).
  */
 export const DCGAN_RUNS: Record<DcganConfigName, { batch: number; lr: number; steps: number }> = {
-  tiny: { batch: 16, lr: 1e-3, steps: 1400 },
+  tiny: { batch: 16, lr: 1e-3, steps: 1200 },
   small: { batch: 64, lr: 2e-4, steps: 3000 },
   base: { batch: 128, lr: 2e-4, steps: 10000 },
 };
