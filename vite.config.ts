@@ -4,6 +4,14 @@
 // node (the same API with Dawn and the Node host: package.json's "node"
 // condition) and cli (the `wgrad` command).
 import { defineConfig } from 'vitest/config';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The tests, and the `wgrad` commands they spawn, keep their tuning cache in
+// a folder of their own: a cache the user's runs left in ~/.cache/wgrad
+// (tuned for older tables, say) must not change what a test sees.
+const testCache = process.env.VITEST ? mkdtempSync(join(tmpdir(), 'wgrad-test-cache-')) : '';
 
 export default defineConfig({
   build: {
@@ -29,6 +37,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: false,
+    env: { XDG_CACHE_HOME: testCache },
     server: {
       // wgsl_reflect's "main" is CommonJS under "type": "module"; let vite
       // load its ESM build instead of Node.

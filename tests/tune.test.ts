@@ -234,6 +234,23 @@ describe('tuning at first use, and its cache', () => {
     }
   });
 
+  it('a cached choice tuned against another table is dropped, and the table runs', async () => {
+    const geo = geometry(2, 3, 5, 8, 3, 1, 1);
+    const shapeKey = 'b2 3→5 8×8→8×8 k3×3 s1×1 p1×1 d1×1 g1';
+    const table = tableConvChoice('forward', geo);
+    const older = table.tile === 'wide' ? { tile: 'medium' } : { tile: 'wide' };
+    const file = {
+      format: 'wgrad-tune', version: 1, wgrad: WGRAD_VERSION, adapter: gpu.tuner.adapter,
+      results: { [`conv.forward ${shapeKey}`]: { kernel: 'conv.forward', shape: shapeKey, table: older, tableMs: 2, choice: { tile: 'flat' }, ms: 1, timed: 5 } },
+    };
+    const seen = warnings();
+    await gpu.tuner.configure('cached', memoryStore(JSON.stringify(file)));
+    const job = () => ({ kernel: 'conv.forward', shape: shapeKey, candidates: convCandidates('forward', geo) as unknown as TuneChoice[], inputs: [], run: () => { throw new Error('not run'); } });
+    expect(gpu.tuner.choose('conv.forward', shapeKey, job)).toBeNull();
+    expect(gpu.tuner.known).toEqual([]);
+    expect(seen).toEqual([]);
+  });
+
   it('a cached choice that is no longer a candidate is dropped with a warning', async () => {
     const geo = geometry(2, 3, 5, 8, 3, 1, 1);
     const shapeKey = 'stale shape';

@@ -212,12 +212,20 @@ export class Tuner {
     }
     if (known) {
       if (this.checked.has(key)) return known.choice;
-      if (job().candidates.some((candidate) => sameChoice(candidate, known.choice))) {
+      const { candidates } = job();
+      if (!candidates.some((candidate) => sameChoice(candidate, known.choice))) {
+        this.warn(`wgrad: the tuning cache's choice for ${key} (${describeChoice(known.choice)}) is not a candidate any more; tuning it again`);
+        this.results.delete(key);
+      } else if (!sameChoice(candidates[0], known.table)) {
+        // Tuned against a table that is no longer the table (a newer wgrad
+        // changed it): the choice only ever beat the old one, so the new
+        // table runs until the shape is tuned again. Quietly: the cache is
+        // an optimization, and nothing it held is wrong.
+        this.results.delete(key);
+      } else {
         this.checked.add(key);
         return known.choice;
       }
-      this.warn(`wgrad: the tuning cache's choice for ${key} (${describeChoice(known.choice)}) is not a candidate any more; tuning it again`);
-      this.results.delete(key);
     }
     if (this.mode === 'on' && !this.pending.has(key)) this.pending.set(key, job());
     return null;
