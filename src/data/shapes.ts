@@ -52,12 +52,15 @@ interface Primitive {
   inside(x: number, y: number): boolean;
 }
 
-function distanceToSegment(x: number, y: number, a: Point, b: Point): number {
+/** The squared distance from (x, y) to the segment a–b (squared, so the inside tests need no square root). */
+function squaredDistanceToSegment(x: number, y: number, a: Point, b: Point): number {
   const dx = b[0] - a[0];
   const dy = b[1] - a[1];
   const len2 = dx * dx + dy * dy;
   const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((x - a[0]) * dx + (y - a[1]) * dy) / len2));
-  return Math.hypot(x - (a[0] + t * dx), y - (a[1] + t * dy));
+  const ex = x - (a[0] + t * dx);
+  const ey = y - (a[1] + t * dy);
+  return ex * ex + ey * ey;
 }
 
 function boundsOf(points: Point[], grow: number) {
@@ -88,11 +91,12 @@ function filledPolygon(points: Point[]): Primitive {
 /** Everything within stroke/2 of the closed polygon's edges. */
 function polygonOutline(points: Point[], stroke: number): Primitive {
   const half = stroke / 2;
+  const half2 = half * half;
   return {
     ...boundsOf(points, half),
     inside(x, y) {
       for (let i = 0, j = points.length - 1; i < points.length; j = i++) {
-        if (distanceToSegment(x, y, points[j], points[i]) <= half) return true;
+        if (squaredDistanceToSegment(x, y, points[j], points[i]) <= half2) return true;
       }
       return false;
     },
@@ -102,21 +106,28 @@ function polygonOutline(points: Point[], stroke: number): Primitive {
 function disc(cx: number, cy: number, r: number): Primitive {
   return {
     x0: cx - r, y0: cy - r, x1: cx + r, y1: cy + r,
-    inside: (x, y) => Math.hypot(x - cx, y - cy) <= r,
+    inside: (x, y) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r,
   };
 }
 
 function ring(cx: number, cy: number, r: number, stroke: number): Primitive {
   const half = stroke / 2;
+  // |distance − r| ≤ half, as a band of squared distances
+  const inner = Math.max(0, r - half) ** 2;
+  const outer = (r + half) ** 2;
   return {
     x0: cx - r - half, y0: cy - r - half, x1: cx + r + half, y1: cy + r + half,
-    inside: (x, y) => Math.abs(Math.hypot(x - cx, y - cy) - r) <= half,
+    inside: (x, y) => {
+      const d2 = (x - cx) ** 2 + (y - cy) ** 2;
+      return d2 >= inner && d2 <= outer;
+    },
   };
 }
 
 function thickSegment(a: Point, b: Point, stroke: number): Primitive {
   const half = stroke / 2;
-  return { ...boundsOf([a, b], half), inside: (x, y) => distanceToSegment(x, y, a, b) <= half };
+  const half2 = half * half;
+  return { ...boundsOf([a, b], half), inside: (x, y) => squaredDistanceToSegment(x, y, a, b) <= half2 };
 }
 
 // --- Geometry per class ---------------------------------------------------
