@@ -197,12 +197,16 @@ export class DcganTrainer {
     }
   }
 
-  /** The (average, live) tensor pairs the EMA moves: every weight and batchnorm statistic, not the batch counters. */
-  private emaPairs(ema: Generator): [Tensor[], Tensor[]] {
-    const live = this.generator.stateDict();
-    const keys = Object.keys(live).filter((key) => !key.endsWith('num_batches_tracked'));
+  /**
+   * The (average, live) tensors the EMA moves, as two groups: the weights in
+   * the optimizer's order (one run of its pack, so one dispatch moves them
+   * all), then the batchnorm statistics; not the batch counters.
+   */
+  private emaGroups(ema: Generator): Array<[Tensor[], Tensor[]]> {
     const averaged = ema.stateDict();
-    return [keys.map((key) => averaged[key]), keys.map((key) => live[key])];
+    const group = (named: [string, Tensor][]): [Tensor[], Tensor[]] => [named.map(([key]) => averaged[key]), named.map(([, t]) => t)];
+    const statistics = this.generator.namedBuffers().filter(([key]) => !key.endsWith('num_batches_tracked'));
+    return [group(this.generator.namedParameters()), group(statistics)];
   }
 
   /** One D step and one G step on a batch of real images [n, C, s, s] in [-1, 1]. */
@@ -241,8 +245,8 @@ export class DcganTrainer {
         for (const p of dParams) p.requiresGrad = true;
       }
       if (this.emaGenerator) {
-        const [averages, sources] = this.emaPairs(this.emaGenerator);
-        noGrad(() => emaUpdate(averages, sources, emaDecayAt(this.config.emaDecay ?? 0, this.step + 1)));
+        const decay = emaDecayAt(this.config.emaDecay ?? 0, this.step + 1);
+        for (const [averages, sources] of this.emaGroups(this.emaGenerator)) noGrad(() => emaUpdate(averages, sources, decay));
       }
 
       // one readback for the four numbers
