@@ -29,6 +29,8 @@ struct Params {
 
 override WG: u32 = 256;
 
+// #include activation
+
 fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
@@ -50,16 +52,6 @@ fn source_offsets(i: u32) -> vec2u {
 fn f32_from_bits(bits: u32) -> f32 {
   var b = bits;
   return bitcast<f32>(b);
-}
-
-// By the bits, since WGSL lets a compiler assume that x != x is false.
-fn is_nan(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
-}
-
-// f(x) where x is not NaN, else x: SwiftShader's exp, for one, turns NaN into +inf.
-fn keep_nan(x: f32, fx: f32) -> f32 {
-  return select(fx, x, is_nan(x));
 }
 
 // log and sqrt with IEEE's answers off the positive reals, which WGSL
@@ -103,13 +95,6 @@ fn normal_cdf(x: f32) -> f32 {
   return 0.5 * (1.0 + sign(x) * erf_z);
 }
 
-// Two branches so exp never overflows.
-fn sigmoid_f(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
-
 // ---- unary forward
 @compute @workgroup_size(WG) fn unary_neg(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
@@ -144,27 +129,27 @@ fn sigmoid_f(x: f32) -> f32 {
 @compute @workgroup_size(WG) fn unary_relu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = select(v, 0.0, v <= 0.0); // NaN stays NaN, as PyTorch
+  out[i] = relu_f(v);
 }
 @compute @workgroup_size(WG) fn unary_leakyRelu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = select(p.alpha * v, v, v > 0.0);
+  out[i] = leaky_relu_f(v, p.alpha);
 }
 @compute @workgroup_size(WG) fn unary_tanh(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = keep_nan(v, select(tanh(v), sign(v), abs(v) > 10.0)); // tanh(±10) is ±1 in float32
+  out[i] = tanh_f(v);
 }
 @compute @workgroup_size(WG) fn unary_sigmoid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = keep_nan(v, sigmoid_f(v));
+  out[i] = sigmoid_act(v);
 }
 @compute @workgroup_size(WG) fn unary_silu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
-  out[i] = keep_nan(v, v * sigmoid_f(v));
+  out[i] = silu_f(v);
 }
 @compute @workgroup_size(WG) fn unary_gelu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
@@ -238,31 +223,31 @@ fn sigmoid_f(x: f32) -> f32 {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
   let gv = b[i];
-  out[i] = select(gv, 0.0, v <= 0.0); // PyTorch tests the output (y <= 0): NaN passes the gradient
+  out[i] = relu_grad(v, gv);
 }
 @compute @workgroup_size(WG) fn grad_leakyRelu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
   let gv = b[i];
-  out[i] = select(p.alpha * gv, gv, v > 0.0);
+  out[i] = leaky_relu_grad(v, gv, p.alpha);
 }
 @compute @workgroup_size(WG) fn grad_tanh(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
   let gv = b[i];
-  out[i] = (1.0 - tanh(v) * tanh(v)) * gv;
+  out[i] = tanh_grad(v, gv);
 }
 @compute @workgroup_size(WG) fn grad_sigmoid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
   let gv = b[i];
-  out[i] = sigmoid_f(v) * (1.0 - sigmoid_f(v)) * gv;
+  out[i] = sigmoid_grad(v, gv);
 }
 @compute @workgroup_size(WG) fn grad_silu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }
   let v = a[i];
   let gv = b[i];
-  out[i] = sigmoid_f(v) * (1.0 + v * (1.0 - sigmoid_f(v))) * gv;
+  out[i] = silu_grad(v, gv);
 }
 @compute @workgroup_size(WG) fn grad_gelu(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg); if (i >= p.n) { return; }

@@ -2,7 +2,7 @@
 // small hand-worked cases and central finite differences. Float64 throughout.
 
 import { describe, expect, test } from 'vitest';
-import type { ConvGeometry, NormGeometry, PoolGeometry, Storage } from '../src/backend/backend';
+import type { Activation, ConvGeometry, NormGeometry, PoolGeometry, Storage } from '../src/backend/backend';
 import { CpuBackend } from '../src/backend/cpu/index';
 
 async function values(cpu: CpuBackend, x: Storage): Promise<number[]> {
@@ -502,17 +502,21 @@ describe('batchNorm', () => {
     expectClose(await values(cpu, out), [-2.5, 3.5]);
   });
 
-  const cases: { name: string; geo: NormGeometry }[] = [
+  const cases: { name: string; geo: NormGeometry; activation?: Activation }[] = [
     { name: 'N=2 C=3 S=4', geo: { batch: 2, channels: 3, spatial: 4 } },
     { name: 'N=5 C=2 S=1 (statistics over the batch only)', geo: { batch: 5, channels: 2, spatial: 1 } },
     { name: 'N=1 C=2 S=9 (statistics over space only)', geo: { batch: 1, channels: 2, spatial: 9 } },
+    // an activation after it (what a fused kernel does): its derivative at the recomputed input
+    { name: 'N=2 C=3 S=4, then tanh', geo: { batch: 2, channels: 3, spatial: 4 }, activation: { op: 'tanh', alpha: 0 } },
+    { name: 'N=2 C=3 S=4, then silu', geo: { batch: 2, channels: 3, spatial: 4 }, activation: { op: 'silu', alpha: 0 } },
+    { name: 'N=3 C=2 S=5, then leakyRelu 0.2', geo: { batch: 3, channels: 2, spatial: 5 }, activation: { op: 'leakyRelu', alpha: 0.2 } },
   ];
   const h = 1e-5;
   const rel = 1e-6;
   const abs = 1e-8;
   const eps = 1e-5;
 
-  for (const { name, geo } of cases) {
+  for (const { name, geo, activation = null } of cases) {
     test(`batchNormGrad against central finite differences, ${name}`, async () => {
       const cpu = new CpuBackend();
       const size = geo.batch * geo.channels * geo.spatial;
@@ -523,12 +527,13 @@ describe('batchNorm', () => {
       const p = randomArray(random, size);
 
       const loss = (xs: number[], ws: number[], bs: number[]): number =>
-        dot(cpu.readSync(cpu.batchNorm(cpu.fromArray(xs), cpu.fromArray(ws), cpu.fromArray(bs), geo, eps).out), p);
+        dot(cpu.readSync(cpu.batchNorm(cpu.fromArray(xs), cpu.fromArray(ws), cpu.fromArray(bs), geo, eps, activation).out), p);
 
       const x = cpu.fromArray(xData);
       const weight = cpu.fromArray(weightData);
-      const { mean, var: variance } = cpu.batchNorm(x, weight, cpu.fromArray(biasData), geo, eps);
-      const grads = cpu.batchNormGrad(cpu.fromArray(p), x, mean, variance, weight, geo, eps);
+      const bias = cpu.fromArray(biasData);
+      const { mean, var: variance } = cpu.batchNorm(x, weight, bias, geo, eps, activation);
+      const grads = cpu.batchNormGrad(cpu.fromArray(p), x, mean, variance, weight, geo, eps, activation, bias);
       const dx = await values(cpu, grads.dx);
 
       const errors = {

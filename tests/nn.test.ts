@@ -1165,3 +1165,84 @@ describe('spectralNorm', () => {
     expect(worst).toBeLessThan(1e-4);
   });
 });
+
+describe('BatchNorm2d then an activation, in a Sequential: one fused op', () => {
+  const ACTIVATIONS: Array<[string, () => wg.nn.Module]> = [
+    ['relu', () => new nn.ReLU()],
+    ['leakyRelu', () => new nn.LeakyReLU(0.2)],
+    ['tanh', () => new nn.Tanh()],
+    ['sigmoid', () => new nn.Sigmoid()],
+    ['silu', () => new nn.SiLU()],
+  ];
+
+  for (const backend of BACKENDS) {
+    for (const [name, make] of ACTIVATIONS) {
+      it(`${backend}: Conv2d → BatchNorm2d → ${name} gives what the three modules one by one give, forward, gradients and running statistics`, async () => {
+        const build = () => new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4), make());
+        const [fused, apart] = withBackend(backend, () => [build(), build()]);
+        apart.loadStateDict(fused.stateDict());
+        for (const training of [true, false]) {
+          // the work on the backend, synchronously; the reads after
+          const { y, z, xs } = withBackend(backend, () => {
+            fused.train(training);
+            apart.train(training);
+            const data = values(2 * 3 * 5 * 5, training ? 11 : 12, 2);
+            const xs = [fused, apart].map(() => wg.tensor(data, [2, 3, 5, 5], { requiresGrad: true }));
+            const y = fused.forward(xs[0]);
+            let z = xs[1];
+            for (const m of apart.children()) z = m.forward(z);
+            const coef = wg.tensor(values(y.size, 13), y.shape);
+            y.mul(coef).sum().backward();
+            z.mul(coef).sum().backward();
+            return { y, z, xs };
+          });
+          // training: the fused output is one op, batchnorm with the activation in its kernels
+          // (eval has no statistics to take: the activation follows the normalization)
+          if (training) expect(y.node?.op).toBe(`batchNorm+${name}`);
+          expect(z.node?.op).toBe(name);
+          expectClose(await read(y), await read(z), 1e-5, 1e-6, `${name} output, training ${training}`);
+          expectClose(await read(xs[0].grad!), await read(xs[1].grad!), 1e-4, 1e-6, `${name} input gradient, training ${training}`);
+          const [a, b] = [fused.namedParameters(), apart.namedParameters()];
+          for (let i = 0; i < a.length; i++) {
+            expectClose(await read(a[i][1].grad!), await read(b[i][1].grad!), 1e-4, 1e-6, `${name} gradient of ${a[i][0]}, training ${training}`);
+          }
+          const [sa, sb] = [await snapshot(fused), await snapshot(apart)];
+          for (const key of Object.keys(sa)) expectClose(sa[key], sb[key], 1e-6, 1e-7, `${name} ${key}, training ${training}`);
+          for (const m of [fused, apart]) for (const p of m.parameters()) p.grad = null;
+        }
+      });
+    }
+  }
+
+  it('not where a forward is overridden: a subclass, or a wrapper on the instance, sees its call', () => {
+    let calls = 0;
+    class CountedReLU extends nn.ReLU {
+      override forward(x: Tensor): Tensor {
+        calls++;
+        return super.forward(x);
+      }
+    }
+    const x = wg.tensor(values(2 * 3 * 4 * 4, 14), [2, 3, 4, 4]);
+    const counted = new nn.Sequential(new nn.BatchNorm2d(3), new CountedReLU());
+    expect(counted.forward(x).node?.op).toBe('relu');
+    expect(calls).toBe(1);
+    const bn = new nn.BatchNorm2d(3);
+    const wrapped = new nn.Sequential(bn, new nn.ReLU());
+    const original = bn.forward.bind(bn);
+    let bnCalls = 0;
+    bn.forward = (t: Tensor) => { bnCalls++; return original(t); };
+    wrapped.forward(x);
+    expect(bnCalls).toBe(1);
+  });
+
+  it('F.batchNorm names a bad activation, or a slope without leakyRelu', () => {
+    const x = wg.tensor(values(2 * 3 * 4, 15), [2, 3, 4]);
+    const [rm, rv] = [wg.zeros([3]), wg.ones([3])];
+    expect(() => wg.F.batchNorm(x, rm, rv, null, null, { training: true, activation: 'gelu' as never }))
+      .toThrow("batchNorm: unknown activation 'gelu'; valid: relu, leakyRelu, tanh, sigmoid, silu");
+    expect(() => wg.F.batchNorm(x, rm, rv, null, null, { training: true, activation: 'relu', negativeSlope: 0.2 }))
+      .toThrow("batchNorm: negativeSlope 0.2 applies to activation 'leakyRelu', not 'relu'");
+    expect(() => wg.F.batchNorm(x, rm, rv, null, null, { training: true, negativeSlope: 0.2 }))
+      .toThrow("batchNorm: negativeSlope 0.2 is given without activation 'leakyRelu'");
+  });
+});

@@ -8,7 +8,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as wg from '../src/node';
 import { getBackend } from '../src/runtime';
-import type { Backend, NormGeometry, Storage } from '../src/backend/backend';
+import type { Activation, Backend, NormGeometry, Storage } from '../src/backend/backend';
 import type { WebGpuBackend } from '../src/backend/webgpu';
 import { convCandidates, planConv, tableConvChoice } from '../src/backend/webgpu/conv';
 
@@ -94,7 +94,7 @@ for (const [path, on] of PATHS) {
       }
     });
 
-    it('batchnorm forward and backward, every thread count', async () => {
+    it('batchnorm forward and backward, every thread count, with and without an activation after it', async () => {
       if (skip()) return;
       gpu.subgroups = on;
       const geo: NormGeometry = { batch: 5, channels: 3, spatial: 61 };
@@ -102,14 +102,20 @@ for (const [path, on] of PATHS) {
       const [x, dy] = [values(size, 1), values(size, 2)];
       const [weight, bias] = [values(3, 3, 0.5, 1), values(3, 4)];
       const [mean, variance] = [values(3, 5, -0.5, 1), values(3, 6, 0.5, 1)];
+      const activations: Array<Activation | null> = [null, { op: 'leakyRelu', alpha: 0.2 }, { op: 'silu', alpha: 0 }];
       for (const threads of [32, 256]) {
-        const forward = await compare((b, [tx, tw, tb]) =>
-          (b === gpu ? gpu.batchNorm(tx, tw, tb, geo, 1e-5, threads) : b.batchNorm(tx, tw, tb, geo, 1e-5)).out, [x, weight, bias]);
-        expect(forward, `forward, ${threads} threads`).toBeLessThan(1e-5);
-        const backward = await compare((b, [tdy, tx, tm, tv, tw]) =>
-          (b === gpu ? gpu.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5, threads) : b.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5)).dx,
-        [dy, x, mean, variance, weight]);
-        expect(backward, `backward, ${threads} threads`).toBeLessThan(1e-5);
+        for (const activation of activations) {
+          const what = `${activation?.op ?? 'no activation'}, ${threads} threads`;
+          const forward = await compare((b, [tx, tw, tb]) =>
+            (b === gpu ? gpu.batchNorm(tx, tw, tb, geo, 1e-5, activation, threads) : b.batchNorm(tx, tw, tb, geo, 1e-5, activation)).out, [x, weight, bias]);
+          expect(forward, `forward, ${what}`).toBeLessThan(1e-5);
+          const backward = await compare((b, [tdy, tx, tm, tv, tw, tb]) =>
+            (b === gpu
+              ? gpu.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5, activation, tb, threads)
+              : b.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5, activation, tb)).dx,
+          [dy, x, mean, variance, weight, bias]);
+          expect(backward, `backward, ${what}`).toBeLessThan(1e-5);
+        }
       }
     });
   });

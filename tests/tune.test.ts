@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import * as wg from '../src/node';
 import { getBackend, withBackend } from '../src/runtime';
-import type { ConvGeometry, MatmulArgs, NormGeometry, Storage } from '../src/backend/backend';
+import type { Activation, ConvGeometry, MatmulArgs, NormGeometry, Storage } from '../src/backend/backend';
 import type { WebGpuBackend } from '../src/backend/webgpu';
 import { convCandidates, tableConvChoice, type ConvMode } from '../src/backend/webgpu/conv';
 import type { TuneChoice, TuneStore } from '../src/backend/webgpu/tune';
@@ -80,9 +80,9 @@ describe('every tuning candidate computes what the CPU reference does', () => {
         const candidates = convCandidates(mode, geo);
         expect(candidates[0]).toEqual(tableConvChoice(mode, geo));
         expect(candidates.length).toBeGreaterThan(2);
-        // a CPU adapter's table (conv2d_direct's tiles) is among them too
+        // a CPU adapter's table (conv2d_direct's tiles, conv2d_thin for one or two columns of a few rows) is among them too
         const onCpuAdapter = tableConvChoice(mode, geo, 'cpu');
-        expect(String(onCpuAdapter.tile)).toMatch(/^direct/);
+        expect(String(onCpuAdapter.tile)).toMatch(/^direct|^thin$/);
         expect(candidates).toContainEqual(onCpuAdapter);
         for (const choice of candidates) {
           const { got, want } = await both((backend, [a, b]) => {
@@ -95,6 +95,17 @@ describe('every tuning candidate computes what the CPU reference does', () => {
       });
     }
   }
+
+  it("a CPU adapter's table: conv2d_thin for a column of a few rows, the square block for short GEMMs", () => {
+    // DCGAN's last discriminator layer (32→1, 4×4 → 1×1): 16 rows, one column
+    expect(tableConvChoice('forward', geometry(16, 32, 1, 4, 4, 1, 0), 'cpu')).toEqual({ tile: 'thin' });
+    expect(tableConvChoice('forward', geometry(16, 32, 1, 4, 4, 1, 0), 'gpu')).toEqual({ tile: 'flat' });
+    // many rows of one column: a register block still
+    expect(tableConvChoice('forward', geometry(8, 8, 1, 16, 3, 1, 1), 'cpu')).toEqual({ tile: 'direct-narrow' });
+    // the transposed conv of DCGAN64's G2 at batch 2: stride phases of 32 rows, 32 columns
+    expect(tableConvChoice('inputGrad', geometry(2, 32, 64, 8, 4, 2, 1), 'cpu')).toEqual({ tile: 'direct' });
+    expect(tableConvChoice('inputGrad', geometry(16, 32, 64, 8, 4, 2, 1), 'cpu')).toEqual({ tile: 'direct-tall' });
+  });
 
   const MATMULS: Array<[string, MatmulArgs]> = [
     ['37×29 · 29×53', { batch: 1, m: 37, n: 53, k: 29, transA: false, transB: false, aBatchStride: 37 * 29, bBatchStride: 29 * 53 }],
@@ -114,22 +125,37 @@ describe('every tuning candidate computes what the CPU reference does', () => {
     });
   }
 
-  it('batchnorm forward and backward, every thread count', async () => {
+  it('batchnorm forward and backward, every thread count, with and without an activation after it', async () => {
     const geo: NormGeometry = { batch: 3, channels: 5, spatial: 37 };
     const size = geo.batch * geo.channels * geo.spatial;
     const x = values(size, 6);
     const dy = values(size, 7);
     const weight = values(geo.channels, 8, 0.5, 1);
     const bias = values(geo.channels, 9);
+    const activations: Array<Activation | null> = [
+      null, { op: 'relu', alpha: 0 }, { op: 'leakyRelu', alpha: 0.2 }, { op: 'tanh', alpha: 0 }, { op: 'sigmoid', alpha: 0 }, { op: 'silu', alpha: 0 },
+    ];
     for (const threads of [32, 64, 128, 256]) {
-      const forward = await both((backend, [tx, tw, tb]) => (backend === gpu ? gpu.batchNorm(tx, tw, tb, geo, 1e-5, threads) : backend.batchNorm(tx, tw, tb, geo, 1e-5)).out, [x, weight, bias]);
-      expect(relativeError(forward.got, forward.want), `forward, ${threads} threads`).toBeLessThan(1e-5);
-      const mean = values(geo.channels, 10);
-      const variance = values(geo.channels, 11, 0.5, 1);
-      const backward = await both((backend, [tdy, tx, tm, tv, tw]) =>
-        (backend === gpu ? gpu.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5, threads) : backend.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5)).dx,
-      [dy, x, mean, variance, weight]);
-      expect(relativeError(backward.got, backward.want), `backward, ${threads} threads`).toBeLessThan(1e-5);
+      // every activation at one thread count; the plain kernel at all
+      for (const activation of threads === 64 ? activations : [null]) {
+        const what = `${activation?.op ?? 'no activation'}, ${threads} threads`;
+        const forward = await both((backend, [tx, tw, tb]) =>
+          (backend === gpu ? gpu.batchNorm(tx, tw, tb, geo, 1e-5, activation, threads) : backend.batchNorm(tx, tw, tb, geo, 1e-5, activation)).out,
+        [x, weight, bias]);
+        expect(relativeError(forward.got, forward.want), `forward, ${what}`).toBeLessThan(1e-5);
+        const mean = values(geo.channels, 10);
+        const variance = values(geo.channels, 11, 0.5, 1);
+        for (const output of ['dx', 'dweight', 'dbias'] as const) {
+          const backward = await both((backend, [tdy, tx, tm, tv, tw, tb]) => {
+            const grads = backend === gpu
+              ? gpu.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5, activation, tb, threads)
+              : backend.batchNormGrad(tdy, tx, tm, tv, tw, geo, 1e-5, activation, tb);
+            for (const other of ['dx', 'dweight', 'dbias'] as const) if (other !== output && backend === gpu) gpu.release(grads[other]);
+            return grads[output];
+          }, [dy, x, mean, variance, weight, bias]);
+          expect(relativeError(backward.got, backward.want), `backward ${output}, ${what}`).toBeLessThan(1e-5);
+        }
+      }
     }
   });
 

@@ -113,6 +113,16 @@ export interface PoolGeometry {
   padW: number;
 }
 
+/**
+ * An activation a fused kernel applies to its own result z (out = f(z));
+ * its backward takes f'(z) at z recomputed, so nothing more is saved.
+ * alpha: leakyRelu's negative slope.
+ */
+export interface Activation {
+  op: 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'silu';
+  alpha: number;
+}
+
 /** Batchnorm over x: [batch, channels, spatial] (spatial = H·W), statistics per channel. */
 export interface NormGeometry {
   batch: number;
@@ -234,11 +244,16 @@ export interface Backend {
 
   // ---- batchnorm in training mode (see NormGeometry)
   // x: [N, C, S], weight, bias: [C] -> out: [N, C, S] = (x - mean) / sqrt(var + eps) · weight + bias,
-  // with mean, var: [C] the batch statistics (var biased: divided by N·S); weight and bias both null: 1 and 0
-  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number): { out: Storage; mean: Storage; var: Storage };
-  // dy, x: [N, C, S], mean, var, weight: [C] (null: 1) -> dx: [N, C, S], dweight, dbias: [C]
+  // with mean, var: [C] the batch statistics (var biased: divided by N·S); weight and bias both null: 1 and 0;
+  // with an activation, out = f(that)
+  batchNorm(
+    x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number, activation?: Activation | null,
+  ): { out: Storage; mean: Storage; var: Storage };
+  // dy, x: [N, C, S], mean, var, weight: [C] (null: 1) -> dx: [N, C, S], dweight, dbias: [C];
+  // with an activation, dy is the gradient of f's output, and bias (null: 0) recomputes its input
   batchNormGrad(
     dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, geo: NormGeometry, eps: number,
+    activation?: Activation | null, bias?: Storage | null,
   ): { dx: Storage; dweight: Storage; dbias: Storage };
 
   // ---- optimizer steps, in place on param and its state (all [n])

@@ -5,7 +5,8 @@
 import { Tensor, assignComputed, shapeString } from '../tensor';
 import { zeros, ones, randn, rangeOn } from '../ops/creation';
 import * as F from '../ops/functional';
-import { batchNormTrain } from '../ops/norm';
+import { applyActivation, batchNormTrain } from '../ops/norm';
+import type { Activation as KernelActivation } from '../backend/backend';
 import { Module } from './module';
 import * as init from './init';
 import { checkIndices } from '../ops/index-check';
@@ -218,6 +219,24 @@ export class BatchNorm2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    return this.forwardWith(x, null);
+  }
+
+  /**
+   * An activation module right after this one (ReLU, LeakyReLU, Tanh,
+   * Sigmoid, SiLU) runs in batchnorm's own kernels, forward and backward:
+   * Sequential asks, and calls what this returns in place of both forwards.
+   * Not where either forward is overridden (a subclass, or a wrapper such as
+   * summary's), which must see its call.
+   */
+  override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
+    if (!(next instanceof Activation) || !next.fusable) return null;
+    if (this.forward !== BatchNorm2d.prototype.forward || next.forward !== Activation.prototype.forward) return null;
+    const activation = next.fusable;
+    return (x) => this.forwardWith(x, activation);
+  }
+
+  private forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got ${shapeString(x.shape)}`);
     }
@@ -225,9 +244,9 @@ export class BatchNorm2d extends Module {
     const rv = this.running_var;
     const tracked = this.num_batches_tracked;
     if (!this.training && rm && rv) {
-      return F.batchNorm(x, rm, rv, this.weight, this.bias, { training: false, eps: this.eps });
+      return applyActivation(F.batchNorm(x, rm, rv, this.weight, this.bias, { training: false, eps: this.eps }), activation);
     }
-    const { out, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps);
+    const { out, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps, activation);
     if (!this.training || !rm || !rv || !tracked) {
       mean.dispose();
       variance.dispose();
@@ -279,7 +298,11 @@ export class GroupNorm extends Module {
 
 /** A module for an elementwise function of one tensor. */
 class Activation extends Module {
-  constructor(private readonly fn: (x: Tensor) => Tensor) {
+  /**
+   * @param fusable the function as a kernel's activation, where a batchnorm
+   *   before it may apply it in its own kernels (BatchNorm2d.fuseWith)
+   */
+  constructor(private readonly fn: (x: Tensor) => Tensor, readonly fusable: KernelActivation | null = null) {
     super();
   }
 
@@ -290,31 +313,31 @@ class Activation extends Module {
 
 export class ReLU extends Activation {
   constructor() {
-    super((x) => x.relu());
+    super((x) => x.relu(), { op: 'relu', alpha: 0 });
   }
 }
 
 export class LeakyReLU extends Activation {
   constructor(readonly negativeSlope = 0.01) {
-    super((x) => x.leakyRelu(negativeSlope));
+    super((x) => x.leakyRelu(negativeSlope), { op: 'leakyRelu', alpha: negativeSlope });
   }
 }
 
 export class Tanh extends Activation {
   constructor() {
-    super((x) => x.tanh());
+    super((x) => x.tanh(), { op: 'tanh', alpha: 0 });
   }
 }
 
 export class Sigmoid extends Activation {
   constructor() {
-    super((x) => x.sigmoid());
+    super((x) => x.sigmoid(), { op: 'sigmoid', alpha: 0 });
   }
 }
 
 export class SiLU extends Activation {
   constructor() {
-    super((x) => x.silu());
+    super((x) => x.silu(), { op: 'silu', alpha: 0 });
   }
 }
 

@@ -28,6 +28,15 @@ export class Module {
     throw new Error(`${this.constructor.name}: forward() is not implemented`);
   }
 
+  /**
+   * A function doing this module's forward and then `next`'s in one go (a
+   * fused kernel), or null: Sequential asks each module about the one after
+   * it. None by default.
+   */
+  fuseWith(_next: Module): ((x: Tensor) => Tensor) | null {
+    return null;
+  }
+
   /** Registers `t` as a buffer: in the state dict, but not a parameter (running statistics). */
   registerBuffer(name: string, t: Tensor): Tensor {
     this.bufferNames.add(name);
@@ -173,8 +182,18 @@ export class Sequential extends Module {
     return this.children()[i];
   }
 
+  /** Each module in turn; where one can fuse the next into its kernels (fuseWith), the two run as one. */
   override forward(x: Tensor): Tensor {
-    for (const m of this.children()) x = m.forward(x);
+    const modules = this.children();
+    for (let i = 0; i < modules.length; i++) {
+      const both = i + 1 < modules.length ? modules[i].fuseWith(modules[i + 1]) : null;
+      if (both) {
+        x = both(x);
+        i++;
+      } else {
+        x = modules[i].forward(x);
+      }
+    }
     return x;
   }
 }

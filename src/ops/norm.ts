@@ -1,12 +1,51 @@
-// Batch and group normalization, as PyTorch's F.batch_norm and F.group_norm.
+// Batch and group normalization, as PyTorch's F.batch_norm and F.group_norm,
+// and batchnorm with an activation after it in one kernel each way.
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
+import type { Activation } from '../backend/backend';
 import { fullOn } from './creation';
+
+/** The activations a normalization can apply in its own kernel (its output is then f(norm(x))). */
+export type NormActivation = Activation['op'];
+export const NORM_ACTIVATIONS: readonly NormActivation[] = ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'silu'];
 
 export interface BatchNormOptions {
   training?: boolean;
   momentum?: number;
   eps?: number;
+  /** an activation applied to the output in the same kernel (backward too): out = f(batchNorm(x)) */
+  activation?: NormActivation;
+  /** leakyRelu's slope below 0 (default 0.01, as nn.LeakyReLU) */
+  negativeSlope?: number;
+}
+
+/** The backend's form of options.activation, checked; null for none. */
+export function normActivation(op: string, options: { activation?: string; negativeSlope?: number }): Activation | null {
+  const { activation, negativeSlope } = options;
+  if (activation === undefined) {
+    if (negativeSlope !== undefined) throw new Error(`${op}: negativeSlope ${negativeSlope} is given without activation 'leakyRelu'`);
+    return null;
+  }
+  if (!NORM_ACTIVATIONS.includes(activation as NormActivation)) {
+    throw new Error(`${op}: unknown activation '${activation}'; valid: ${NORM_ACTIVATIONS.join(', ')}`);
+  }
+  if (negativeSlope !== undefined && activation !== 'leakyRelu') {
+    throw new Error(`${op}: negativeSlope ${negativeSlope} applies to activation 'leakyRelu', not '${activation}'`);
+  }
+  if (negativeSlope !== undefined && !Number.isFinite(negativeSlope)) throw new Error(`${op}: negativeSlope must be a finite number, got ${negativeSlope}`);
+  return { op: activation as NormActivation, alpha: activation === 'leakyRelu' ? negativeSlope ?? 0.01 : 0 };
+}
+
+/** f(y) by the elementwise ops, for the paths that have no fused kernel. */
+export function applyActivation(y: Tensor, activation: Activation | null): Tensor {
+  if (!activation) return y;
+  switch (activation.op) {
+    case 'relu': return y.relu();
+    case 'leakyRelu': return y.leakyRelu(activation.alpha);
+    case 'tanh': return y.tanh();
+    case 'sigmoid': return y.sigmoid();
+    case 'silu': return y.silu();
+  }
 }
 
 function checkPerChannel(op: string, name: string, t: Tensor | null | undefined, channels: number, x: Tensor): void {
@@ -40,6 +79,7 @@ export function batchNorm(
 ): Tensor {
   const op = 'batchNorm';
   const { training = false, momentum = 0.1, eps = 1e-5 } = options;
+  const activation = normActivation(op, options);
   if (x.rank < 2) throw new Error(`${op}: input must have at least 2 dims (N, C, ...), got ${shapeString(x.shape)}`);
   const channels = x.shape[1];
   checkPerChannel(op, 'runningMean', runningMean, channels, x);
@@ -53,10 +93,10 @@ export function batchNorm(
     let y = x.sub(perChannel(runningMean, x.rank)).div(perChannel(runningVar, x.rank).add(eps).sqrt());
     if (weight) y = y.mul(perChannel(weight, x.rank));
     if (bias) y = y.add(perChannel(bias, x.rank));
-    return y;
+    return applyActivation(y, activation);
   }
 
-  const { out, mean, variance } = batchNormTrain(x, weight, bias, eps);
+  const { out, mean, variance } = batchNormTrain(x, weight, bias, eps, activation);
   const count = x.size / channels;
   // In place, one dispatch each; the running variance is unbiased: var · n / (n - 1).
   if (runningMean) runningMean.backend.emaStep(runningMean.storageFor(op), mean.storageFor(op), 1 - momentum);
@@ -68,7 +108,8 @@ export function batchNorm(
 
 /**
  * Training-mode batchnorm with the batch's own statistics, one fused kernel
- * each way. Returns the output (with autograd) and the per-channel mean and
+ * each way, and with `activation` the output is f(batchnorm(x)) in the same
+ * kernels. Returns the output (with autograd) and the per-channel mean and
  * biased variance (no autograd), for the caller's running estimates.
  */
 export function batchNormTrain(
@@ -76,6 +117,7 @@ export function batchNormTrain(
   weight: Tensor | null | undefined,
   bias: Tensor | null | undefined,
   eps: number,
+  activation: Activation | null = null,
 ): { out: Tensor; mean: Tensor; variance: Tensor } {
   const op = 'batchNorm';
   const channels = x.shape[1];
@@ -88,17 +130,18 @@ export function batchNormTrain(
   // One of them: the other becomes a constant.
   const affine = weight || bias ? [weight ?? constantLike(x, channels, 1), bias ?? constantLike(x, channels, 0)] : [];
   const [w, b] = affine;
-  const stats = be.batchNorm(x.storageFor(op), w?.storageFor(op) ?? null, b?.storageFor(op) ?? null, geo, eps);
+  const stats = be.batchNorm(x.storageFor(op), w?.storageFor(op) ?? null, b?.storageFor(op) ?? null, geo, eps, activation);
   const mean = new Tensor(stats.mean, [channels]);
   const variance = new Tensor(stats.var, [channels]);
   // The backward reads mean and variance through views of its own, so the
   // caller may dispose the returned ones.
   const savedMean = mean.detach();
   const savedVar = variance.detach();
-  const out = record(op, new Tensor(stats.out, x.shape), [x, ...affine], (g) => {
+  const out = record(activation ? `${op}+${activation.op}` : op, new Tensor(stats.out, x.shape), [x, ...affine], (g) => {
     const where = `${op} backward`;
     const grads = be.batchNormGrad(
       g.storageFor(where), x.storageFor(where), savedMean.storageFor(where), savedVar.storageFor(where), w?.storageFor(where) ?? null, geo, eps,
+      activation, b?.storageFor(where) ?? null,
     );
     const dx = new Tensor(grads.dx, x.shape);
     if (w) return [dx, new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];

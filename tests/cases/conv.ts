@@ -20,6 +20,7 @@
 
 import * as wg from '../../src/index';
 import type { Tensor } from '../../src/index';
+import type { NormActivation } from '../../src/ops/norm';
 import type { Case } from './types';
 import { opCase, type InputSpec } from './compare';
 
@@ -214,6 +215,9 @@ interface BnSpec {
   eps?: number;
   /** start the running buffers at zeros/ones (PyTorch's init) or at fixed values */
   start?: 'init' | 'fixed';
+  /** an activation in batchnorm's own kernels (F.batchNorm's activation option) */
+  activation?: NormActivation;
+  negativeSlope?: number;
   note?: string;
 }
 
@@ -227,9 +231,13 @@ function bnTrain(s: BnSpec): Case {
   const affine = s.affine ?? true;
   const momentum = s.momentum ?? 0.1;
   const start = s.start ?? 'init';
-  const opts = { training: true, momentum, ...(s.eps !== undefined ? { eps: s.eps } : {}) };
+  const opts = {
+    training: true, momentum, ...(s.eps !== undefined ? { eps: s.eps } : {}),
+    ...(s.activation ? { activation: s.activation } : {}), ...(s.negativeSlope !== undefined ? { negativeSlope: s.negativeSlope } : {}),
+  };
+  const activation = s.activation ? ` then ${s.activation}${s.negativeSlope !== undefined ? ` ${s.negativeSlope}` : ''} (fused)` : '';
   const name =
-    `batchNorm train x ${JSON.stringify(s.shape)} momentum ${momentum}${s.eps !== undefined ? ` eps ${s.eps}` : ''}` +
+    `batchNorm train x ${JSON.stringify(s.shape)} momentum ${momentum}${s.eps !== undefined ? ` eps ${s.eps}` : ''}${activation}` +
     `${affine ? '' : ' weight/bias null'} running ${start === 'init' ? 'zeros/ones' : 'fixed'} → [y, runningMean, runningVar]` +
     `${s.note ? ` (${s.note})` : ''}`;
   return opCase(name, {
@@ -276,9 +284,20 @@ const normCases: Case[] = [
   bnTrain({ shape: [16, 5], note: '2-D input' }),
   bnTrain({ shape: [2, 3, 5, 7], momentum: 0.3, eps: 1e-3, start: 'fixed' }),
   bnTrain({ shape: [2, 17, 1, 1], note: 'two values per channel' }),
+  bnTrain({ shape: [4, 3, 5, 7], activation: 'relu' }),
+  bnTrain({ shape: [4, 3, 5, 7], activation: 'leakyRelu', negativeSlope: 0.2 }),
+  bnTrain({ shape: [4, 3, 5, 7], affine: false, activation: 'leakyRelu' }),
+  bnTrain({ shape: [8, 64, 4, 4], activation: 'tanh' }),
+  bnTrain({ shape: [3, 5, 6, 6], activation: 'sigmoid' }),
+  bnTrain({ shape: [4, 3, 32, 32], activation: 'silu', note: '4096 per channel' }),
   bnEval([4, 3, 5, 7], true),
   bnEval([2, 17, 3, 3], false),
   bnEval([16, 5], true),
+  opCase('batchNorm eval x [4, 3, 5, 7] given running stats, then leakyRelu 0.2', {
+    inputs: [x([4, 3, 5, 7]), { shape: [3], low: -0.5, high: 0.5, grad: false }, { shape: [3], low: 0.3, high: 2, grad: false }, x([3], 0.5, 1.5), x([3], -0.5, 0.5)],
+    fn: (xt: Tensor, rm: Tensor, rv: Tensor, w: Tensor, b: Tensor) =>
+      F.batchNorm(xt, rm, rv, w, b, { training: false, activation: 'leakyRelu', negativeSlope: 0.2 }),
+  }),
   gn([2, 6, 5, 5], 3, true),
   gn([2, 6, 5, 5], 3, false),
   gn([1, 17, 4, 4], 17, true),

@@ -6,6 +6,7 @@
 // the arithmetic is in the files it imports.
 
 import type {
+  Activation,
   Backend,
   BackendMemory,
   BinaryOp,
@@ -25,7 +26,7 @@ import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv';
 import { binary, unary, unaryGrad } from './elementwise';
 import { gather, scatter } from './layout';
 import { matmul } from './matmul';
-import { batchNorm, batchNormGrad } from './norm';
+import { batchNorm, batchNormGrad, normalized } from './norm';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
@@ -228,17 +229,20 @@ export class CpuBackend implements Backend {
     return this.adopt(avgPool2dGrad(this.dataOf(dy), geo));
   }
 
+  // With an activation: batchnorm, then the activation (and backward its
+  // derivative at the pre-activation, recomputed) as separate steps, the
+  // composition a fused GPU kernel is checked against.
   batchNorm(
     x: Storage,
     weight: Storage | null,
     bias: Storage | null,
     geo: NormGeometry,
     eps: number,
+    activation: Activation | null = null,
   ): { out: Storage; mean: Storage; var: Storage } {
-    const w = weight ? this.dataOf(weight) : new Float64Array(geo.channels).fill(1);
-    const b = bias ? this.dataOf(bias) : new Float64Array(geo.channels);
-    const result = batchNorm(this.dataOf(x), w, b, geo, eps);
-    return { out: this.adopt(result.out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
+    const result = batchNorm(this.dataOf(x), this.perChannel(weight, geo, 1), this.perChannel(bias, geo, 0), geo, eps);
+    const out = activation ? unary(activation.op, result.out, activation.alpha, 0) : result.out;
+    return { out: this.adopt(out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
   }
 
   batchNormGrad(
@@ -249,17 +253,22 @@ export class CpuBackend implements Backend {
     weight: Storage | null,
     geo: NormGeometry,
     eps: number,
+    activation: Activation | null = null,
+    bias: Storage | null = null,
   ): { dx: Storage; dweight: Storage; dbias: Storage } {
-    const { dx, dweight, dbias } = batchNormGrad(
-      this.dataOf(dy),
-      this.dataOf(x),
-      this.dataOf(mean),
-      this.dataOf(variance),
-      weight ? this.dataOf(weight) : new Float64Array(geo.channels).fill(1),
-      geo,
-      eps,
-    );
+    const w = this.perChannel(weight, geo, 1);
+    let g = this.dataOf(dy);
+    if (activation) {
+      const z = normalized(this.dataOf(x), this.dataOf(mean), this.dataOf(variance), w, this.perChannel(bias, geo, 0), geo, eps);
+      g = unaryGrad(activation.op, z, g, activation.alpha, 0);
+    }
+    const { dx, dweight, dbias } = batchNormGrad(g, this.dataOf(x), this.dataOf(mean), this.dataOf(variance), w, geo, eps);
     return { dx: this.adopt(dx), dweight: this.adopt(dweight), dbias: this.adopt(dbias) };
+  }
+
+  /** A per-channel vector's values, or `fill` in every channel where there is none. */
+  private perChannel(v: Storage | null, geo: NormGeometry, fill: number): Float64Array {
+    return v ? this.dataOf(v) : new Float64Array(geo.channels).fill(fill);
   }
 
   // Wrap a freshly made array as a storage the caller owns, and count it.

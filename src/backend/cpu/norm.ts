@@ -33,7 +33,6 @@ export function batchNorm(
 
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
-  const out = new Float64Array(N * C * S);
   for (let c = 0; c < C; c++) {
     let sum = 0;
     for (let n = 0; n < N; n++) {
@@ -52,19 +51,10 @@ export function batchNorm(
         squares += d * d;
       }
     }
-    const sigma2 = squares / M;
-
-    const invstd = 1 / Math.sqrt(sigma2 + eps);
-    for (let n = 0; n < N; n++) {
-      for (let s = 0; s < S; s++) {
-        const i = (n * C + c) * S + s;
-        out[i] = (x[i]! - mu) * invstd * weight[c]! + bias[c]!;
-      }
-    }
     mean[c] = mu;
-    variance[c] = sigma2;
+    variance[c] = squares / M;
   }
-  return { out, mean, var: variance };
+  return { out: normalized(x, mean, variance, weight, bias, geo, eps), mean, var: variance };
 }
 
 // With x̂ = (x - mean)·invstd, invstd = 1/sqrt(var + eps), M = N·S, per channel c:
@@ -121,6 +111,31 @@ export function batchNormGrad(
     dbias[c] = sumDy;
   }
   return { dx, dweight, dbias };
+}
+
+// The forward's output before any activation, from given statistics:
+// (x - mean[c]) / sqrt(var[c] + eps) · weight[c] + bias[c].
+export function normalized(
+  x: Float64Array,
+  mean: Float64Array,
+  variance: Float64Array,
+  weight: Float64Array,
+  bias: Float64Array,
+  geo: NormGeometry,
+  eps: number,
+): Float64Array {
+  const { batch: N, channels: C, spatial: S } = checkGeometry('batchNorm', geo);
+  const z = new Float64Array(N * C * S);
+  for (let c = 0; c < C; c++) {
+    const invstd = 1 / Math.sqrt(variance[c]! + eps);
+    for (let n = 0; n < N; n++) {
+      for (let s = 0; s < S; s++) {
+        const i = (n * C + c) * S + s;
+        z[i] = (x[i]! - mean[c]!) * invstd * weight[c]! + bias[c]!;
+      }
+    }
+  }
+  return z;
 }
 
 // Whole-number sizes, and at least one number per channel to take

@@ -122,7 +122,8 @@ function tileFor(m: number, n: number, adapter: AdapterKind): ConvTileName {
   if (adapter === 'cpu') {
     if (m <= FLAT_ROWS) return 'direct-flat';
     if (n <= 4) return 'direct-narrow';
-    if (n <= 32) return 'direct-tall';
+    // direct-tall's workgroups span 128 rows: a shorter GEMM idles most of their threads
+    if (n <= 32 && m >= tileRows(CONV_TILES['direct-tall'])) return 'direct-tall';
     return 'direct';
   }
   if (m <= FLAT_ROWS) return 'flat';
@@ -151,7 +152,13 @@ const THIN_THREADS = 64;
  * throw 6 or 7 away.
  */
 const THIN_COLUMNS = 2;
-/** ... and at least this many rows: fewer leave conv2d_thin a handful of threads, each walking all of k. */
+/**
+ * ... and on a GPU at least this many rows: fewer leave conv2d_thin a
+ * handful of threads, each walking all of k. A CPU adapter is the other way
+ * round: there conv2d_thin wins only where the GEMM has at most FLAT_ROWS
+ * rows (DCGAN's last discriminator layer: 0.8 → 0.4 ms on SwiftShader), and
+ * a register block's 8 columns cost less than its 64 threads elsewhere.
+ */
 const THIN_MIN_ROWS = 1024;
 
 /** Workgroups wgrad aims for before it stops splitting k (enough to fill a desktop GPU). */
@@ -191,7 +198,7 @@ function dgradByPhase(mode: ConvMode, geo: ConvGeometry): boolean {
 export function tableConvChoice(mode: ConvMode, geo: ConvGeometry, adapter: AdapterKind = 'gpu'): ConvChoice {
   const [m, n] = gemmOf(mode, geo);
   const rows = dgradByPhase(mode, geo) ? geo.batch * Math.ceil(geo.inH / geo.strideH) * Math.ceil(geo.inW / geo.strideW) : m;
-  if (adapter === 'gpu' && mode !== 'weightGrad' && n <= THIN_COLUMNS && rows >= THIN_MIN_ROWS) return { tile: 'thin' };
+  if (mode !== 'weightGrad' && n <= THIN_COLUMNS && (adapter === 'gpu' ? rows >= THIN_MIN_ROWS : rows <= FLAT_ROWS)) return { tile: 'thin' };
   const tile = tileFor(rows, n, adapter);
   return mode === 'weightGrad' ? { tile, target: WGRAD_TARGET_WORKGROUPS } : { tile };
 }

@@ -2,7 +2,7 @@
 // kernel in shaders/, recorded into the context's command encoder. Storages
 // are float32 buffers from the pool.
 import type {
-  AdamStep, Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
+  Activation, AdamStep, Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
 import { packOffsets } from '../backend';
@@ -33,6 +33,13 @@ function checkRank(op: string, shape: number[]): void {
   if (shape.length > MAX_RANK) {
     throw new Error(`${op}: rank ${shape.length} (shape [${shape}]) is more than the ${MAX_RANK} dims the GPU kernels take`);
   }
+}
+
+/** The override ACT of shaders/parts/activation.wgsl: which activation a fused kernel applies (0 none). */
+const ACTIVATION_NUMBER: Record<Activation['op'], number> = { relu: 1, leakyRelu: 2, tanh: 3, sigmoid: 4, silu: 5 };
+
+function activationNumber(activation: Activation | null): number {
+  return activation ? ACTIVATION_NUMBER[activation.op] : 0;
 }
 
 /** Rows up to this long are reduced by one thread each: a loop of ≤ 1024 adds is short on any GPU. */
@@ -536,7 +543,7 @@ export class WebGpuBackend implements Backend {
     return Number((choice ?? table).WG);
   }
 
-  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number, threads?: number) {
+  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number, activation: Activation | null = null, threads?: number) {
     if (!weight !== !bias) throw new Error('webgpu: batchNorm takes a weight and a bias, or neither');
     const out = this.alloc(x.size);
     const mean = this.alloc(geo.channels);
@@ -545,15 +552,16 @@ export class WebGpuBackend implements Backend {
       const wg = threads ?? this.normChoice('batchnorm.forward', geo, () => ({
         inputs: [x.size, geo.channels, geo.channels],
         run: ([tx, tw, tb], c) => {
-          const stats = this.batchNorm(tx, tw, tb, geo, eps, Number(c.WG));
+          const stats = this.batchNorm(tx, tw, tb, geo, eps, null, Number(c.WG));
           this.release(stats.mean);
           this.release(stats.var);
           return stats.out;
         },
       }));
       this.ctx.dispatch({
-        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_forward', params: { ...geo, eps, affine: Number(weight !== null) },
-        overrides: { WG: wg },
+        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_forward',
+        params: { ...geo, eps, affine: Number(weight !== null), alpha: activation?.alpha ?? 0 },
+        overrides: { WG: wg, ACT: activationNumber(activation) },
         buffers: {
           // without weight and bias the kernel reads neither: x stands in for both bindings
           x: this.buf(x), weight: this.buf(weight ?? x), bias: this.buf(bias ?? x),
@@ -565,7 +573,11 @@ export class WebGpuBackend implements Backend {
     return { out, mean, var: variance };
   }
 
-  batchNormGrad(dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, geo: NormGeometry, eps: number, threads?: number) {
+  batchNormGrad(
+    dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, geo: NormGeometry, eps: number,
+    activation: Activation | null = null, bias: Storage | null = null, threads?: number,
+  ) {
+    if (activation && !weight !== !bias) throw new Error('webgpu: batchNormGrad with an activation takes a weight and a bias, or neither');
     const dx = this.alloc(x.size);
     const dweight = this.alloc(geo.channels);
     const dbias = this.alloc(geo.channels);
@@ -574,18 +586,21 @@ export class WebGpuBackend implements Backend {
         // the variance must be positive, or every candidate's output is NaN
         inputs: [dy.size, x.size, mean.size, { count: variance.size, positive: true }, geo.channels],
         run: ([tdy, tx, tmean, tvar, tw], c) => {
-          const grads = this.batchNormGrad(tdy, tx, tmean, tvar, tw, geo, eps, Number(c.WG));
+          const grads = this.batchNormGrad(tdy, tx, tmean, tvar, tw, geo, eps, null, null, Number(c.WG));
           this.release(grads.dweight);
           this.release(grads.dbias);
           return grads.dx;
         },
       }));
       this.ctx.dispatch({
-        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_backward', params: { ...geo, eps, affine: Number(weight !== null) },
-        overrides: { WG: wg },
+        shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_backward',
+        params: { ...geo, eps, affine: Number(weight !== null), alpha: activation?.alpha ?? 0 },
+        overrides: { WG: wg, ACT: activationNumber(activation) },
         buffers: {
           dy: this.buf(dy), x: this.buf(x), mean: this.buf(mean), variance: this.buf(variance),
-          weight: this.buf(weight ?? x), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
+          // the bias only recomputes an activation's input; without one (or without weight and bias) x stands in
+          weight: this.buf(weight ?? x), bias: this.buf(activation && bias ? bias : x),
+          out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
         },
         groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis), // a workgroup per channel
       });

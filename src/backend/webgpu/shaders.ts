@@ -43,6 +43,17 @@ export interface ShaderInfo {
   constants: Map<string, number>;
 }
 
+/**
+ * Pieces of WGSL that several shaders share (shaders/parts/): a line
+ * `// #include name` in a shader is replaced by parts/name.wgsl before
+ * anything reads the shader, so the piece is written once.
+ */
+const parts = import.meta.glob('../../../shaders/parts/*.wgsl', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
+
 const cache = new Map<string, ShaderInfo>();
 
 export function shaderNames(): string[] {
@@ -70,7 +81,18 @@ function sourceOf(name: string): string {
   if (key === undefined) {
     throw new Error(`webgpu: no shader named '${name}' in shaders/ (have: ${shaderNames().join(', ')})`);
   }
-  return sources[key];
+  return spliced(name, sources[key], new Set());
+}
+
+/** `text` with its includes replaced, theirs too; a part already in (`done`) is not spliced twice. */
+function spliced(name: string, text: string, done: Set<string>): string {
+  return text.replace(/^\/\/ #include (\S+)$/gm, (_, part: string) => {
+    const source = parts[`../../../shaders/parts/${part}.wgsl`];
+    if (source === undefined) throw new Error(`webgpu: shader '${name}' includes '${part}', which is not in shaders/parts/`);
+    if (done.has(part)) return '';
+    done.add(part);
+    return spliced(name, source, done);
+  });
 }
 
 function scalarKind(typeName: string): ScalarKind {

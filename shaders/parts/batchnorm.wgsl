@@ -1,0 +1,104 @@
+// Batchnorm in training mode, fused, with an optional activation after it:
+// x, dy: [batch, channels, spatial]. The passes of batchnorm.wgsl and
+// batchnorm_subgroups.wgsl, which differ only in how a workgroup adds its
+// threads' partial sums (each defines workgroup_sum(t, lane, size, v)).
+//
+// A workgroup owns one channel c and loops over its batch · spatial
+// elements (i = t, t + WG, ...; element i is x[(i / S · C + c) · S + i % S]).
+//   forward:  pass 1 the mean, pass 2 the biased variance Σ(x - mean)² / M
+//             (two passes: no cancellation as in E[x²] - E[x]²), pass 3
+//             z = (x - mean) · invstd · weight + bias and out = f(z), f the
+//             activation ACT (parts/activation.wgsl; 0: none, out = z);
+//             mean and var saved.
+//   backward: dy is the gradient of out, so g = f'(z) · dy, with z
+//             recomputed from x as the forward made it (nothing else is
+//             saved); pass 1 Σg and Σg·x̂ (= dbias, dweight), pass 2
+//             dx = weight · invstd / M · (M·g - Σg - x̂·Σg·x̂),
+//             the full derivative through the batch statistics.
+// One dispatch each way, instead of the chain of reductions and
+// broadcasts a composed version would record, and the activation's own
+// dispatch each way.
+
+// #include activation
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  spatial: u32,
+  eps: f32,
+  affine: u32,   // 0: no weight and bias (1 and 0), the bindings hold something else
+  alpha: f32,    // leakyRelu's slope (ACT 2)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;        // forward, and backward with an activation
+@group(0) @binding(4) var<storage, read> dy: array<f32>;          // backward
+@group(0) @binding(5) var<storage, read_write> mean: array<f32>;  // written forward, read backward
+@group(0) @binding(6) var<storage, read_write> variance: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;   // out forward, dx backward
+@group(0) @binding(8) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dbias: array<f32>;
+
+override WG: u32 = 256;
+
+fn channel_weight(c: u32) -> f32 {
+  return select(1.0, weight[c], p.affine != 0u);
+}
+
+fn channel_bias(c: u32) -> f32 {
+  return select(0.0, bias[c], p.affine != 0u);
+}
+
+fn at(c: u32, i: u32) -> u32 {
+  return ((i / p.spatial) * p.channels + c) * p.spatial + i % p.spatial;
+}
+
+fn forward_channel(c: u32, t: u32, lane: u32, size: u32) {
+  let count = p.batch * p.spatial;
+  var s = 0.0;
+  for (var i = t; i < count; i += WG) { s += x[at(c, i)]; }
+  let mu = workgroup_sum(t, lane, size, vec2f(s, 0.0)).x / f32(count);
+  var q = 0.0;
+  for (var i = t; i < count; i += WG) { let d = x[at(c, i)] - mu; q += d * d; }
+  let v = workgroup_sum(t, lane, size, vec2f(q, 0.0)).x / f32(count);
+  let scale = channel_weight(c) / sqrt(v + p.eps);
+  let shift = channel_bias(c);
+  for (var i = t; i < count; i += WG) {
+    let j = at(c, i);
+    out[j] = activate((x[j] - mu) * scale + shift, p.alpha);
+  }
+  if (t == 0u) {
+    mean[c] = mu;
+    variance[c] = v;
+  }
+}
+
+fn backward_channel(c: u32, t: u32, lane: u32, size: u32) {
+  let count = p.batch * p.spatial;
+  let mu = mean[c];
+  let invstd = 1.0 / sqrt(variance[c] + p.eps);
+  // z as the forward computed it, for f'(z)
+  let scale_z = channel_weight(c) / sqrt(variance[c] + p.eps);
+  let shift = channel_bias(c);
+  var sums = vec2f(0.0);   // (Σ g, Σ g · x̂)
+  for (var i = t; i < count; i += WG) {
+    let j = at(c, i);
+    let g = activate_grad((x[j] - mu) * scale_z + shift, dy[j], p.alpha);
+    sums += vec2f(g, g * (x[j] - mu) * invstd);
+  }
+  sums = workgroup_sum(t, lane, size, sums);
+  let m = f32(count);
+  let scale = channel_weight(c) * invstd / m;
+  for (var i = t; i < count; i += WG) {
+    let j = at(c, i);
+    let g = activate_grad((x[j] - mu) * scale_z + shift, dy[j], p.alpha);
+    let xhat = (x[j] - mu) * invstd;
+    out[j] = scale * (m * g - sums.x - xhat * sums.y);
+  }
+  if (t == 0u) {
+    dbias[c] = sums.x;
+    dweight[c] = sums.y;
+  }
+}
