@@ -1,6 +1,6 @@
-// Batchnorm in training mode (and an activation after it), fused: the
-// passes are parts/batchnorm.wgsl's; here each pass's partial sums meet in
-// a tree in workgroup memory.
+// Batchnorm in training mode and groupnorm (each with an activation after
+// it), fused: the passes are parts/batchnorm.wgsl's; here each pass's
+// partial sums meet in a tree in workgroup memory.
 
 // #include batchnorm
 
@@ -32,4 +32,25 @@ fn batchnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.channels) { return; }
   backward_channel(c, t, 0u, 1u);
+}
+
+@compute @workgroup_size(WG)
+fn groupnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.batch * p.groups) { return; }
+  group_forward_row(r, t, 0u, 1u);
+}
+
+@compute @workgroup_size(WG)
+fn groupnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.batch * p.groups) { return; }
+  group_backward_row(r, t, 0u, 1u);
+}
+
+@compute @workgroup_size(WG)
+fn groupnorm_params(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.channels) { return; }
+  group_params_channel(r, t, 0u, 1u);
 }

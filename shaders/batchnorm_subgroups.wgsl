@@ -1,7 +1,7 @@
 enable subgroups;
 
-// Batchnorm in training mode (and an activation after it) with subgroup
-// operations, for adapters with the 'subgroups' feature: the passes of
+// Batchnorm in training mode and groupnorm (each with an activation after
+// it) with subgroup operations, for adapters with the 'subgroups' feature: the passes of
 // parts/batchnorm.wgsl, as batchnorm.wgsl, but each statistic's WG partial
 // sums meet as in reduce_subgroups.wgsl: subgroupAdd in registers, one
 // value per subgroup through workgroup memory, and every thread folds
@@ -38,4 +38,28 @@ fn batchnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.channels) { return; }
   backward_channel(c, t, lane, size);
+}
+
+@compute @workgroup_size(WG)
+fn groupnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32,
+                      @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.batch * p.groups) { return; }
+  group_forward_row(r, t, lane, size);
+}
+
+@compute @workgroup_size(WG)
+fn groupnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32,
+                      @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.batch * p.groups) { return; }
+  group_backward_row(r, t, lane, size);
+}
+
+@compute @workgroup_size(WG)
+fn groupnorm_params(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32,
+                      @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.channels) { return; }
+  group_params_channel(r, t, lane, size);
 }

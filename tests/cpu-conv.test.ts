@@ -566,3 +566,51 @@ describe('batchNorm', () => {
     });
   }
 });
+
+// ---- groupnorm
+
+describe('groupNorm', () => {
+  const cases: { name: string; geo: NormGeometry; groups: number; activation?: Activation }[] = [
+    { name: 'N=2 C=6 S=4, 3 groups', geo: { batch: 2, channels: 6, spatial: 4 }, groups: 3 },
+    { name: 'N=2 C=4 S=3, 1 group (layer norm over C and space)', geo: { batch: 2, channels: 4, spatial: 3 }, groups: 1 },
+    { name: 'N=1 C=3 S=5, a group per channel (instance norm)', geo: { batch: 1, channels: 3, spatial: 5 }, groups: 3 },
+    { name: 'N=2 C=4 S=3, 2 groups, then silu', geo: { batch: 2, channels: 4, spatial: 3 }, groups: 2, activation: { op: 'silu', alpha: 0 } },
+    { name: 'N=2 C=4 S=3, 2 groups, then leakyRelu 0.2', geo: { batch: 2, channels: 4, spatial: 3 }, groups: 2, activation: { op: 'leakyRelu', alpha: 0.2 } },
+  ];
+  const h = 1e-5;
+  const rel = 1e-6;
+  const abs = 1e-8;
+  const eps = 1e-5;
+
+  for (const { name, geo, groups, activation = null } of cases) {
+    test(`groupNormGrad against central finite differences, ${name}`, async () => {
+      const cpu = new CpuBackend();
+      const size = geo.batch * geo.channels * geo.spatial;
+      const random = prng(size * 31 + groups);
+      const xData = randomArray(random, size, -2, 3);
+      const weightData = randomArray(random, geo.channels, 0.5, 2);
+      const biasData = randomArray(random, geo.channels);
+      const p = randomArray(random, size);
+      const loss = (xs: number[], ws: number[], bs: number[]): number =>
+        dot(cpu.readSync(cpu.groupNorm(cpu.fromArray(xs), cpu.fromArray(ws), cpu.fromArray(bs), geo, groups, eps, activation).out), p);
+      const [x, weight, bias] = [cpu.fromArray(xData), cpu.fromArray(weightData), cpu.fromArray(biasData)];
+      const { mean, var: variance } = cpu.groupNorm(x, weight, bias, geo, groups, eps);
+      const grads = cpu.groupNormGrad(cpu.fromArray(p), x, mean, variance, weight, bias, geo, groups, eps, activation);
+      const errors = {
+        dx: compareGradient('dx', await values(cpu, grads.dx), numericGradient((xs) => loss(xs, weightData, biasData), xData, h), rel, abs),
+        dweight: compareGradient('dweight', await values(cpu, grads.dweight), numericGradient((ws) => loss(xData, ws, biasData), weightData, h), rel, abs),
+        dbias: compareGradient('dbias', await values(cpu, grads.dbias), numericGradient((bs) => loss(xData, weightData, bs), biasData, h), rel, abs),
+      };
+      report('groupNorm', name, errors);
+      // the statistics are per sample and group: each group of the output has mean 0 and variance 1 before the affine
+      const plain = cpu.readSync(cpu.groupNorm(x, null, null, geo, groups, eps).out);
+      const per = (geo.channels / groups) * geo.spatial;
+      for (let r = 0; r < geo.batch * groups; r++) {
+        const row = Array.from(plain.slice(r * per, (r + 1) * per));
+        const m = row.reduce((a, b) => a + b, 0) / per;
+        expect(Math.abs(m)).toBeLessThan(1e-12);
+        expect(Math.abs(row.reduce((a, b) => a + (b - m) ** 2, 0) / per - 1)).toBeLessThan(1e-3);
+      }
+    });
+  }
+});

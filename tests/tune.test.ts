@@ -159,6 +159,44 @@ describe('every tuning candidate computes what the CPU reference does', () => {
     }
   });
 
+  it('groupnorm forward and backward against the CPU, with and without an activation after it', async () => {
+    const cases: Array<[NormGeometry, number]> = [
+      [{ batch: 3, channels: 8, spatial: 37 }, 4],
+      [{ batch: 2, channels: 6, spatial: 5 }, 1],
+      [{ batch: 2, channels: 5, spatial: 300 }, 5],
+    ];
+    const activations: Array<Activation | null> = [null, { op: 'silu', alpha: 0 }, { op: 'leakyRelu', alpha: 0.2 }, { op: 'tanh', alpha: 0 }];
+    for (const [geo, groups] of cases) {
+      const size = geo.batch * geo.channels * geo.spatial;
+      const x = values(size, 16, -1, 3);
+      const dy = values(size, 17);
+      const weight = values(geo.channels, 18, 0.5, 1);
+      const bias = values(geo.channels, 19);
+      for (const activation of activations) {
+        for (const affine of [true, false]) {
+          const what = `${JSON.stringify(geo)} groups ${groups}, ${activation?.op ?? 'no activation'}${affine ? '' : ', no weight or bias'}`;
+          const inputs = affine ? [x, weight, bias] : [x];
+          const forward = await both((backend, [tx, tw, tb]) => {
+            const stats = backend.groupNorm(tx, tw ?? null, tb ?? null, geo, groups, 1e-5, activation);
+            if (backend === gpu) { gpu.release(stats.mean); gpu.release(stats.var); }
+            return stats.out;
+          }, inputs);
+          expect(relativeError(forward.got, forward.want), `forward, ${what}`).toBeLessThan(1e-5);
+          for (const output of ['dx', 'dweight', 'dbias'] as const) {
+            if (!affine && output !== 'dx') continue;
+            const backward = await both((backend, [tdy, tx, tw, tb]) => {
+              const stats = backend.groupNorm(tx, tw ?? null, tb ?? null, geo, groups, 1e-5);
+              const grads = backend.groupNormGrad(tdy, tx, stats.mean, stats.var, tw ?? null, tb ?? null, geo, groups, 1e-5, activation);
+              if (backend === gpu) for (const other of [stats.out, stats.mean, stats.var, ...(['dx', 'dweight', 'dbias'] as const).filter((o) => o !== output).map((o) => grads[o])]) gpu.release(other);
+              return grads[output];
+            }, [dy, ...inputs]);
+            expect(relativeError(backward.got, backward.want), `backward ${output}, ${what}`).toBeLessThan(1e-5);
+          }
+        }
+      }
+    }
+  });
+
   it('reductions, a thread or a workgroup per row', async () => {
     for (const [rows, cols] of [[5, 3000], [300, 7]]) {
       const x = values(rows * cols, 12);

@@ -1,7 +1,8 @@
-// Batchnorm in training mode, fused, with an optional activation after it:
-// x, dy: [batch, channels, spatial]. The passes of batchnorm.wgsl and
-// batchnorm_subgroups.wgsl, which differ only in how a workgroup adds its
-// threads' partial sums (each defines workgroup_sum(t, lane, size, v)).
+// Batchnorm in training mode and groupnorm, fused, each with an optional
+// activation after it: x, dy: [batch, channels, spatial]. The passes of
+// batchnorm.wgsl and batchnorm_subgroups.wgsl, which differ only in how a
+// workgroup adds its threads' partial sums (each defines
+// workgroup_sum(t, lane, size, v)). Batchnorm first; groupnorm below.
 //
 // A workgroup owns one channel c and loops over its batch · spatial
 // elements (i = t, t + WG, ...; element i is x[(i / S · C + c) · S + i % S]).
@@ -28,6 +29,7 @@ struct Params {
   eps: f32,
   affine: u32,   // 0: no weight and bias (1 and 0), the bindings hold something else
   alpha: f32,    // leakyRelu's slope (ACT 2)
+  groups: u32,   // groupnorm_*: groups of channels a sample's statistics are taken over
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -97,6 +99,89 @@ fn backward_channel(c: u32, t: u32, lane: u32, size: u32) {
     let xhat = (x[j] - mu) * invstd;
     out[j] = scale * (m * g - sums.x - xhat * sums.y);
   }
+  if (t == 0u) {
+    dbias[c] = sums.x;
+    dweight[c] = sums.y;
+  }
+}
+
+// ---- groupnorm: statistics per (sample n, group g) over the group's
+// Cg = channels / groups channels and the spatial positions. In NCHW the
+// row r = n·G + g is contiguous: elements r·Cg·S + i, i < Cg·S, of channel
+// g·Cg + i / S. mean and variance hold a value per row.
+//   forward:  a workgroup per row: the mean and the biased variance (two
+//             passes), then out = f(z), z = (x - mean)·weight[c]/σ + bias[c].
+//   backward: a workgroup per row for dx, with g = f'(z)·dy and gw = g·weight[c]:
+//             dx = invstd / M · (M·gw - Σgw - x̂·Σgw·x̂), M = Cg·S;
+//             and a workgroup per channel (groupnorm_params) for
+//             dweight[c] = Σ g·x̂ and dbias[c] = Σ g over the batch and space.
+
+fn group_channels() -> u32 { return p.channels / p.groups; }
+
+// The channel of element i of row r.
+fn channel_in_row(r: u32, i: u32) -> u32 {
+  return (r % p.groups) * group_channels() + i / p.spatial;
+}
+
+// z for element j (channel c) of a row with mean mu and variance v, as the forward makes it.
+fn group_z(j: u32, c: u32, mu: f32, v: f32) -> f32 {
+  return (x[j] - mu) * (channel_weight(c) / sqrt(v + p.eps)) + channel_bias(c);
+}
+
+fn group_forward_row(r: u32, t: u32, lane: u32, size: u32) {
+  let count = group_channels() * p.spatial;
+  let base = r * count;
+  var s = 0.0;
+  for (var i = t; i < count; i += WG) { s += x[base + i]; }
+  let mu = workgroup_sum(t, lane, size, vec2f(s, 0.0)).x / f32(count);
+  var q = 0.0;
+  for (var i = t; i < count; i += WG) { let d = x[base + i] - mu; q += d * d; }
+  let v = workgroup_sum(t, lane, size, vec2f(q, 0.0)).x / f32(count);
+  for (var i = t; i < count; i += WG) {
+    out[base + i] = activate(group_z(base + i, channel_in_row(r, i), mu, v), p.alpha);
+  }
+  if (t == 0u) {
+    mean[r] = mu;
+    variance[r] = v;
+  }
+}
+
+fn group_backward_row(r: u32, t: u32, lane: u32, size: u32) {
+  let count = group_channels() * p.spatial;
+  let base = r * count;
+  let mu = mean[r];
+  let v = variance[r];
+  let invstd = 1.0 / sqrt(v + p.eps);
+  var sums = vec2f(0.0);   // (Σ gw, Σ gw · x̂)
+  for (var i = t; i < count; i += WG) {
+    let j = base + i;
+    let c = channel_in_row(r, i);
+    let gw = activate_grad(group_z(j, c, mu, v), dy[j], p.alpha) * channel_weight(c);
+    sums += vec2f(gw, gw * (x[j] - mu) * invstd);
+  }
+  sums = workgroup_sum(t, lane, size, sums);
+  let m = f32(count);
+  for (var i = t; i < count; i += WG) {
+    let j = base + i;
+    let c = channel_in_row(r, i);
+    let gw = activate_grad(group_z(j, c, mu, v), dy[j], p.alpha) * channel_weight(c);
+    out[j] = invstd / m * (m * gw - sums.x - (x[j] - mu) * invstd * sums.y);
+  }
+}
+
+fn group_params_channel(c: u32, t: u32, lane: u32, size: u32) {
+  let count = p.batch * p.spatial;
+  var sums = vec2f(0.0);   // (Σ g, Σ g · x̂)
+  for (var i = t; i < count; i += WG) {
+    let n = i / p.spatial;
+    let j = (n * p.channels + c) * p.spatial + i % p.spatial;
+    let r = n * p.groups + c / group_channels();
+    let mu = mean[r];
+    let v = variance[r];
+    let g = activate_grad(group_z(j, c, mu, v), dy[j], p.alpha);
+    sums += vec2f(g, g * (x[j] - mu) / sqrt(v + p.eps));
+  }
+  sums = workgroup_sum(t, lane, size, sums);
   if (t == 0u) {
     dbias[c] = sums.x;
     dweight[c] = sums.y;

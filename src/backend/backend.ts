@@ -256,6 +256,19 @@ export interface Backend {
     activation?: Activation | null, bias?: Storage | null,
   ): { dx: Storage; dweight: Storage; dbias: Storage };
 
+  // ---- groupnorm (see NormGeometry): statistics per sample and group of channels/groups channels
+  // x: [N, C, S], weight, bias: [C] (both null: 1 and 0) -> out: [N, C, S] = (x - mean) / sqrt(var + eps) · weight + bias,
+  // with mean, var: [N·groups] (var biased); with an activation, out = f(that)
+  groupNorm(
+    x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, groups: number, eps: number, activation?: Activation | null,
+  ): { out: Storage; mean: Storage; var: Storage };
+  // dy, x: [N, C, S], mean, var: [N·groups], weight, bias: [C] (null: 1, 0) -> dx: [N, C, S], dweight, dbias: [C];
+  // with an activation, dy is the gradient of f's output
+  groupNormGrad(
+    dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, bias: Storage | null,
+    geo: NormGeometry, groups: number, eps: number, activation?: Activation | null,
+  ): { dx: Storage; dweight: Storage; dbias: Storage };
+
   // ---- optimizer steps, in place on param and its state (all [n])
   // momentum is null when args.momentum is 0
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void;

@@ -22,7 +22,7 @@ import { Tensor, shapeString } from '../tensor';
 import { concat } from '../ops/shape';
 import { full } from '../ops/creation';
 import { softmax, upsampleNearest } from '../ops/functional';
-import { batchNormTrain } from '../ops/norm';
+import type { Activation } from '../backend/backend';
 import { Module, Sequential } from '../nn/module';
 import { Conv2d, Embedding, GroupNorm, Linear, SiLU } from '../nn/layers';
 import * as init from '../nn/init';
@@ -114,31 +114,8 @@ export function timestepFeatures(t: ArrayLike<number>, size: number): Float32Arr
   return out;
 }
 
-/**
- * GroupNorm through the fused batchnorm kernel: x [N, C, H, W] viewed as
- * [1, N·G, (C/G)·H, W] has one "channel" per (example, group), so
- * batchnorm's training statistics are exactly the group statistics (biased
- * variance, as GroupNorm). One kernel each way instead of the ~9 reductions
- * and elementwise ops F.groupNorm is built from, which cost a third of a
- * forward pass on SwiftShader. Same parameters and state-dict keys as
- * nn.GroupNorm.
- */
-export class FusedGroupNorm extends GroupNorm {
-  override forward(x: Tensor): Tensor {
-    const [n, c, h, w] = x.shape;
-    if (x.rank !== 4 || c !== this.numChannels) {
-      throw new Error(`GroupNorm(${this.numGroups}, ${this.numChannels}): expected input [N, ${this.numChannels}, H, W], got ${shapeString(x.shape)}`);
-    }
-    const grouped = x.reshape([1, n * this.numGroups, (c / this.numGroups) * h, w]);
-    const { out, mean, variance } = batchNormTrain(grouped, null, null, this.eps);
-    mean.dispose();
-    variance.dispose();
-    let y = out.reshape(x.shape);
-    if (this.weight) y = y.mul(this.weight.reshape([1, c, 1, 1]));
-    if (this.bias) y = y.add(this.bias.reshape([1, c, 1, 1]));
-    return y;
-  }
-}
+/** SiLU after a GroupNorm, in the norm's own kernels (GroupNorm.forwardWith). */
+const SILU: Activation = { op: 'silu', alpha: 0 };
 
 /** Children by index, applied by the owner's forward (torch.nn.ModuleList). */
 class ModuleList<M extends Module> extends Module {
@@ -155,20 +132,20 @@ class ModuleList<M extends Module> extends Module {
 }
 
 export class ResBlock extends Module {
-  readonly norm1: FusedGroupNorm;
+  readonly norm1: GroupNorm;
   readonly conv1: Conv2d;
   /** the embedding's per-channel shift */
   readonly embedding: Linear;
-  readonly norm2: FusedGroupNorm;
+  readonly norm2: GroupNorm;
   readonly conv2: Conv2d;
   readonly skip: Conv2d | null;
 
   constructor(readonly inChannels: number, readonly outChannels: number, embeddingChannels: number) {
     super();
-    this.norm1 = new FusedGroupNorm(groupsFor(inChannels), inChannels);
+    this.norm1 = new GroupNorm(groupsFor(inChannels), inChannels);
     this.conv1 = new Conv2d(inChannels, outChannels, 3, { padding: 1 });
     this.embedding = new Linear(embeddingChannels, outChannels);
-    this.norm2 = new FusedGroupNorm(groupsFor(outChannels), outChannels);
+    this.norm2 = new GroupNorm(groupsFor(outChannels), outChannels);
     this.conv2 = new Conv2d(outChannels, outChannels, 3, { padding: 1 });
     init.zeros(this.conv2.weight);
     init.zeros(this.conv2.bias!);
@@ -177,15 +154,15 @@ export class ResBlock extends Module {
 
   /** x [n, in, h, w], emb: SiLU of the embedding [n, E] → [n, out, h, w] */
   override forward(x: Tensor, emb: Tensor): Tensor {
-    let h = this.conv1.forward(this.norm1.forward(x).silu());
+    let h = this.conv1.forward(this.norm1.forwardWith(x, SILU));
     h = h.add(this.embedding.forward(emb).reshape([x.shape[0], this.outChannels, 1, 1]));
-    h = this.conv2.forward(this.norm2.forward(h).silu());
+    h = this.conv2.forward(this.norm2.forwardWith(h, SILU));
     return h.add(this.skip ? this.skip.forward(x) : x);
   }
 }
 
 export class SelfAttention extends Module {
-  readonly norm: FusedGroupNorm;
+  readonly norm: GroupNorm;
   readonly query: Conv2d;
   readonly key: Conv2d;
   readonly value: Conv2d;
@@ -193,7 +170,7 @@ export class SelfAttention extends Module {
 
   constructor(readonly channels: number) {
     super();
-    this.norm = new FusedGroupNorm(groupsFor(channels), channels);
+    this.norm = new GroupNorm(groupsFor(channels), channels);
     this.query = new Conv2d(channels, channels, 1);
     this.key = new Conv2d(channels, channels, 1);
     this.value = new Conv2d(channels, channels, 1);
@@ -250,7 +227,7 @@ export class UNet extends Module {
   readonly down: ModuleList<ResBlock | Downsample>;
   readonly middle: ModuleList<ResBlock | SelfAttention>;
   readonly up: ModuleList<ResBlock | Upsample>;
-  readonly normOut: FusedGroupNorm;
+  readonly normOut: GroupNorm;
   readonly convOut: Conv2d;
 
   constructor(readonly config: UnetConfig) {
@@ -295,7 +272,7 @@ export class UNet extends Module {
     }
     this.up = new ModuleList(up);
 
-    this.normOut = new FusedGroupNorm(groupsFor(width), width);
+    this.normOut = new GroupNorm(groupsFor(width), width);
     this.convOut = new Conv2d(width, config.channels, 3, { padding: 1 });
     init.zeros(this.convOut.weight);
     init.zeros(this.convOut.bias!);
@@ -351,6 +328,6 @@ export class UNet extends Module {
     for (const block of this.up.items()) {
       h = block instanceof ResBlock ? block.forward(concat([h, skips.pop()!], 1), emb) : block.forward(h);
     }
-    return this.convOut.forward(this.normOut.forward(h).silu());
+    return this.convOut.forward(this.normOut.forwardWith(h, SILU));
   }
 }

@@ -219,24 +219,21 @@ export class BatchNorm2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    return this.forwardWith(x, null);
+    return this.normalize(x, null);
   }
 
-  /**
-   * An activation module right after this one (ReLU, LeakyReLU, Tanh,
-   * Sigmoid, SiLU) runs in batchnorm's own kernels, forward and backward:
-   * Sequential asks, and calls what this returns in place of both forwards.
-   * Not where either forward is overridden (a subclass, or a wrapper such as
-   * summary's), which must see its call.
-   */
   override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
-    if (!(next instanceof Activation) || !next.fusable) return null;
-    if (this.forward !== BatchNorm2d.prototype.forward || next.forward !== Activation.prototype.forward) return null;
-    const activation = next.fusable;
-    return (x) => this.forwardWith(x, activation);
+    return fusedWithActivation(this, BatchNorm2d.prototype.forward, next);
   }
 
-  private forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
+  /** forward(x), then `activation` in the same kernels (training) or after them (eval). */
+  forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
+    // an overridden forward (a subclass, summary's wrapper) must see its call
+    if (this.forward !== BatchNorm2d.prototype.forward) return applyActivation(this.forward(x), activation);
+    return this.normalize(x, activation);
+  }
+
+  private normalize(x: Tensor, activation: KernelActivation | null): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got ${shapeString(x.shape)}`);
     }
@@ -292,8 +289,42 @@ export class GroupNorm extends Module {
   readonly eps: number;
 
   override forward(x: Tensor): Tensor {
-    return F.groupNorm(x, this.numGroups, this.weight, this.bias, { eps: this.eps });
+    return this.normalize(x, null);
   }
+
+  override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
+    return fusedWithActivation(this, GroupNorm.prototype.forward, next);
+  }
+
+  /** forward(x), then `activation`, in the same kernels. */
+  forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
+    // an overridden forward (a subclass, summary's wrapper) must see its call
+    if (this.forward !== GroupNorm.prototype.forward) return applyActivation(this.forward(x), activation);
+    return this.normalize(x, activation);
+  }
+
+  private normalize(x: Tensor, activation: KernelActivation | null): Tensor {
+    const options = activation ? { eps: this.eps, activation: activation.op, ...(activation.op === 'leakyRelu' ? { negativeSlope: activation.alpha } : {}) } : { eps: this.eps };
+    return F.groupNorm(x, this.numGroups, this.weight, this.bias, options);
+  }
+}
+
+/**
+ * For a normalization's fuseWith: an activation module right after it
+ * (ReLU, LeakyReLU, Tanh, Sigmoid, SiLU) runs in the normalization's own
+ * kernels, forward and backward; Sequential asks, and calls what this
+ * returns in place of both forwards. Not where the activation's forward is
+ * overridden (a subclass, or a wrapper such as summary's), which must see
+ * its call; an overridden normalization forward is called by forwardWith.
+ */
+function fusedWithActivation(
+  norm: { forward: Module['forward']; forwardWith(x: Tensor, activation: KernelActivation | null): Tensor },
+  own: Module['forward'],
+  next: Module,
+): ((x: Tensor) => Tensor) | null {
+  if (!(next instanceof Activation) || !next.fusable || next.forward !== Activation.prototype.forward || norm.forward !== own) return null;
+  const activation = next.fusable;
+  return (x) => norm.forwardWith(x, activation);
 }
 
 /** A module for an elementwise function of one tensor. */

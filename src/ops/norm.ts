@@ -161,9 +161,19 @@ export function batchNormTrain(
 
 export interface GroupNormOptions {
   eps?: number;
+  /** an activation applied to the output in the same kernel (backward too): out = f(groupNorm(x)) */
+  activation?: NormActivation;
+  /** leakyRelu's slope below 0 (default 0.01, as nn.LeakyReLU) */
+  negativeSlope?: number;
 }
 
-/** x: [N, C, ...] normalized over each group of C/groups channels and the spatial dims. */
+/**
+ * x: [N, C, ...] normalized over each group of C/groups channels and the
+ * spatial dims (statistics per sample and group, biased variance), then
+ * weight and bias per channel: one fused kernel forward, two backward (the
+ * input's gradient per sample and group, the weight's and bias's per
+ * channel), with `activation` applied inside them.
+ */
 export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, options: GroupNormOptions = {}): Tensor {
   const op = 'groupNorm';
   const eps = options.eps ?? 1e-5;
@@ -174,11 +184,34 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bia
   }
   checkPerChannel(op, 'weight', weight, channels, x);
   checkPerChannel(op, 'bias', bias, channels, x);
-  const grouped = x.reshape([x.shape[0], groups, -1]);
-  const mean = grouped.mean(2, true);
-  const variance = grouped.var(2, true, false);
-  let y = grouped.sub(mean).div(variance.add(eps).sqrt()).reshape(x.shape);
-  if (weight) y = y.mul(perChannel(weight, x.rank));
-  if (bias) y = y.add(perChannel(bias, x.rank));
-  return y;
+  if (!(eps > 0)) throw new Error(`${op}: eps must be positive, got ${eps}`);
+  const activation = normActivation(op, options);
+  const geo = { batch: x.shape[0], channels, spatial: x.size / Math.max(1, x.shape[0] * channels) };
+  const be = x.backend;
+  for (const t of [weight, bias]) if (t && t.backend !== be) throw new Error(`${op}: input and weight/bias are on different backends`);
+  const affine = weight || bias ? [weight ?? constantLike(x, channels, 1), bias ?? constantLike(x, channels, 0)] : [];
+  const [w, b] = affine;
+  const stats = be.groupNorm(x.storageFor(op), w?.storageFor(op) ?? null, b?.storageFor(op) ?? null, geo, groups, eps, activation);
+  const mean = new Tensor(stats.mean, [geo.batch * groups]);
+  const variance = new Tensor(stats.var, [geo.batch * groups]);
+  const out = record(activation ? `${op}+${activation.op}` : op, new Tensor(stats.out, x.shape), [x, ...affine], (g) => {
+    const where = `${op} backward`;
+    const grads = be.groupNormGrad(
+      g.storageFor(where), x.storageFor(where), mean.storageFor(where), variance.storageFor(where),
+      w?.storageFor(where) ?? null, b?.storageFor(where) ?? null, geo, groups, eps, activation,
+    );
+    const dx = new Tensor(grads.dx, x.shape);
+    if (w) return [dx, new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];
+    be.release(grads.dweight);
+    be.release(grads.dbias);
+    return [dx];
+  });
+  // Without a graph nothing will read these again.
+  if (!out.requiresGrad) {
+    mean.dispose();
+    variance.dispose();
+    if (w && !weight) w.dispose();
+    if (b && !bias) b.dispose();
+  }
+  return out;
 }

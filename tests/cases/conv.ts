@@ -264,11 +264,12 @@ function bnEval(shape: number[], affine: boolean): Case {
   });
 }
 
-const gn = (shape: number[], groups: number, affine: boolean): Case => {
+const gn = (shape: number[], groups: number, affine: boolean, activation?: NormActivation): Case => {
   const c = shape[1];
-  return opCase(`groupNorm x ${JSON.stringify(shape)} groups ${groups}${affine ? ' with weight, bias' : ' no weight/bias'}`, {
+  const then = activation ? `, then ${activation} (fused)` : '';
+  return opCase(`groupNorm x ${JSON.stringify(shape)} groups ${groups}${affine ? ' with weight, bias' : ' no weight/bias'}${then}`, {
     inputs: [x(shape), ...(affine ? [x([c], 0.5, 1.5), x([c], -0.5, 0.5)] : [])],
-    fn: (xt: Tensor, w?: Tensor, b?: Tensor) => F.groupNorm(xt, groups, w ?? null, b ?? null),
+    fn: (xt: Tensor, w?: Tensor, b?: Tensor) => F.groupNorm(xt, groups, w ?? null, b ?? null, activation ? { activation } : {}),
   });
 };
 
@@ -303,6 +304,10 @@ const normCases: Case[] = [
   gn([1, 17, 4, 4], 17, true),
   gn([1, 17, 4, 4], 1, true),
   gn([1, 17, 4, 4], 1, false),
+  gn([2, 8, 6, 6], 4, true, 'silu'),
+  gn([2, 8, 6, 6], 2, false, 'silu'),
+  gn([3, 6, 5], 3, true, 'relu'),
+  gn([2, 64, 8, 8], 32, true, 'silu'),
 ];
 
 // ---------------------------------------------------------------- layers together

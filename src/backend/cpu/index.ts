@@ -26,7 +26,7 @@ import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv';
 import { binary, unary, unaryGrad } from './elementwise';
 import { gather, scatter } from './layout';
 import { matmul } from './matmul';
-import { batchNorm, batchNormGrad, normalized } from './norm';
+import { batchNorm, batchNormGrad, groupNorm, groupNormGrad, normalized } from './norm';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
@@ -263,6 +263,42 @@ export class CpuBackend implements Backend {
       g = unaryGrad(activation.op, z, g, activation.alpha, 0);
     }
     const { dx, dweight, dbias } = batchNormGrad(g, this.dataOf(x), this.dataOf(mean), this.dataOf(variance), w, geo, eps);
+    return { dx: this.adopt(dx), dweight: this.adopt(dweight), dbias: this.adopt(dbias) };
+  }
+
+  groupNorm(
+    x: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    geo: NormGeometry,
+    groups: number,
+    eps: number,
+    activation: Activation | null = null,
+  ): { out: Storage; mean: Storage; var: Storage } {
+    const result = groupNorm(this.dataOf(x), this.perChannel(weight, geo, 1), this.perChannel(bias, geo, 0), geo, groups, eps);
+    const out = activation ? unary(activation.op, result.out, activation.alpha, 0) : result.out;
+    return { out: this.adopt(out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
+  }
+
+  groupNormGrad(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    geo: NormGeometry,
+    groups: number,
+    eps: number,
+    activation: Activation | null = null,
+  ): { dx: Storage; dweight: Storage; dbias: Storage } {
+    const w = this.perChannel(weight, geo, 1);
+    let g = this.dataOf(dy);
+    if (activation) {
+      const z = groupNorm(this.dataOf(x), w, this.perChannel(bias, geo, 0), geo, groups, eps).out;
+      g = unaryGrad(activation.op, z, g, activation.alpha, 0);
+    }
+    const { dx, dweight, dbias } = groupNormGrad(g, this.dataOf(x), this.dataOf(mean), this.dataOf(variance), w, geo, groups, eps);
     return { dx: this.adopt(dx), dweight: this.adopt(dweight), dbias: this.adopt(dbias) };
   }
 

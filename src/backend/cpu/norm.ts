@@ -138,6 +138,90 @@ export function normalized(
   return z;
 }
 
+// Group normalisation: the statistics of sample n and group g are taken over
+// the group's C/G channels and every spatial position (M = C/G·S numbers);
+// then the per-channel affine, as PyTorch's F.group_norm.
+//   x̂ = (x - mean[n, g]) / sqrt(var[n, g] + eps),  out = x̂ · weight[c] + bias[c]
+// x: [N, C, S], weight, bias: [C] -> out: [N, C, S], mean, var: [N·G]
+export function groupNorm(
+  x: Float64Array,
+  weight: Float64Array,
+  bias: Float64Array,
+  geo: NormGeometry,
+  groups: number,
+  eps: number,
+): { out: Float64Array; mean: Float64Array; var: Float64Array } {
+  const { batch: N, channels: C, spatial: S } = checkGeometry('groupNorm', geo);
+  const G = checkGroups('groupNorm', C, groups);
+  const per = (C / G) * S; // a (sample, group) row is contiguous in NCHW
+  const mean = new Float64Array(N * G);
+  const variance = new Float64Array(N * G);
+  const out = new Float64Array(N * C * S);
+  for (let r = 0; r < N * G; r++) {
+    let sum = 0;
+    for (let i = 0; i < per; i++) sum += x[r * per + i]!;
+    const mu = sum / per;
+    let squares = 0;
+    for (let i = 0; i < per; i++) squares += (x[r * per + i]! - mu) ** 2;
+    mean[r] = mu;
+    variance[r] = squares / per;
+    const invstd = 1 / Math.sqrt(variance[r]! + eps);
+    for (let i = 0; i < per; i++) {
+      const c = (r % G) * (C / G) + Math.floor(i / S);
+      out[r * per + i] = (x[r * per + i]! - mu) * invstd * weight[c]! + bias[c]!;
+    }
+  }
+  return { out, mean, var: variance };
+}
+
+// The chain rule through groupNorm, per row (sample, group) with gw = dy·weight[c]:
+//   dx = invstd/M · (M·gw - Σ gw - x̂·Σ(gw·x̂))
+// and per channel over the batch and space: dweight[c] = Σ dy·x̂, dbias[c] = Σ dy.
+export function groupNormGrad(
+  dy: Float64Array,
+  x: Float64Array,
+  mean: Float64Array,
+  variance: Float64Array,
+  weight: Float64Array,
+  geo: NormGeometry,
+  groups: number,
+  eps: number,
+): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+  const { batch: N, channels: C, spatial: S } = checkGeometry('groupNormGrad', geo);
+  const G = checkGroups('groupNormGrad', C, groups);
+  const per = (C / G) * S;
+  const dx = new Float64Array(N * C * S);
+  const dweight = new Float64Array(C);
+  const dbias = new Float64Array(C);
+  for (let r = 0; r < N * G; r++) {
+    const invstd = 1 / Math.sqrt(variance[r]! + eps);
+    const xhat = (i: number) => (x[r * per + i]! - mean[r]!) * invstd;
+    const channel = (i: number) => (r % G) * (C / G) + Math.floor(i / S);
+    let sumGw = 0;
+    let sumGwXhat = 0;
+    for (let i = 0; i < per; i++) {
+      const c = channel(i);
+      const g = dy[r * per + i]!;
+      sumGw += g * weight[c]!;
+      sumGwXhat += g * weight[c]! * xhat(i);
+      dweight[c] += g * xhat(i);
+      dbias[c] += g;
+    }
+    for (let i = 0; i < per; i++) {
+      const gw = dy[r * per + i]! * weight[channel(i)]!;
+      dx[r * per + i] = (invstd / per) * (per * gw - sumGw - xhat(i) * sumGwXhat);
+    }
+  }
+  return { dx, dweight, dbias };
+}
+
+function checkGroups(op: string, channels: number, groups: number): number {
+  if (!Number.isInteger(groups) || groups < 1 || channels % groups !== 0) {
+    throw new Error(`cpu ${op}: groups must be a whole number ≥ 1 dividing the ${channels} channels, got ${groups}`);
+  }
+  return groups;
+}
+
 // Whole-number sizes, and at least one number per channel to take
 // statistics of (M = 0 would make mean 0/0).
 function checkGeometry(op: string, geo: NormGeometry): NormGeometry {

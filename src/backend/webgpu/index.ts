@@ -608,6 +608,60 @@ export class WebGpuBackend implements Backend {
     return { dx, dweight, dbias };
   }
 
+  // ---- groupnorm: the same shaders' groupnorm_* entries, a workgroup per (sample, group)
+
+  groupNorm(x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, groups: number, eps: number, activation: Activation | null = null) {
+    if (!weight !== !bias) throw new Error('webgpu: groupNorm takes a weight and a bias, or neither');
+    const rows = geo.batch * groups;
+    const out = this.alloc(x.size);
+    const mean = this.alloc(rows);
+    const variance = this.alloc(rows);
+    if (rows > 0) {
+      this.ctx.dispatch({
+        shader: this.withSubgroups('batchnorm'), entry: 'groupnorm_forward',
+        params: { ...geo, groups, eps, affine: Number(weight !== null), alpha: activation?.alpha ?? 0 },
+        overrides: { WG: this.normThreads({ batch: 1, channels: rows, spatial: x.size / rows }), ACT: activationNumber(activation) },
+        buffers: {
+          x: this.buf(x), weight: this.buf(weight ?? x), bias: this.buf(bias ?? x),
+          out: out.buffer, mean: mean.buffer, variance: variance.buffer,
+        },
+        groups: gridFor(rows, 1, this.ctx.maxGroupsPerAxis),
+      });
+    }
+    return { out, mean, var: variance };
+  }
+
+  groupNormGrad(
+    dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, bias: Storage | null,
+    geo: NormGeometry, groups: number, eps: number, activation: Activation | null = null,
+  ) {
+    if (!weight !== !bias) throw new Error('webgpu: groupNormGrad takes a weight and a bias, or neither');
+    const rows = geo.batch * groups;
+    const dx = this.alloc(x.size);
+    const dweight = this.alloc(geo.channels);
+    const dbias = this.alloc(geo.channels);
+    if (rows > 0) {
+      const params = { ...geo, groups, eps, affine: Number(weight !== null), alpha: activation?.alpha ?? 0 };
+      const buffers = {
+        dy: this.buf(dy), x: this.buf(x), mean: this.buf(mean), variance: this.buf(variance),
+        weight: this.buf(weight ?? x), bias: this.buf(bias ?? x), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
+      };
+      const shader = this.withSubgroups('batchnorm');
+      this.ctx.dispatch({
+        shader, entry: 'groupnorm_backward', params, buffers,
+        overrides: { WG: this.normThreads({ batch: 1, channels: rows, spatial: x.size / rows }), ACT: activationNumber(activation) },
+        groups: gridFor(rows, 1, this.ctx.maxGroupsPerAxis),
+      });
+      // the weight's and bias's gradients sum over the batch: a workgroup per channel
+      this.ctx.dispatch({
+        shader, entry: 'groupnorm_params', params, buffers,
+        overrides: { WG: this.normThreads(geo), ACT: activationNumber(activation) },
+        groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis),
+      });
+    }
+    return { dx, dweight, dbias };
+  }
+
   // ---- optimizers: shaders/optimizer.wgsl, one fused dispatch per parameter
 
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void {
