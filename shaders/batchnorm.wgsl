@@ -4,21 +4,7 @@
 
 // #include batchnorm
 
-var<workgroup> partial: array<vec2f, WG>;
-
-// Sums v over the workgroup; every thread gets the total. (lane and size:
-// the subgroup version's; unused here.)
-fn workgroup_sum(t: u32, lane: u32, size: u32, v: vec2f) -> vec2f {
-  partial[t] = v;
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half /= 2u) {
-    if (t < half) { partial[t] += partial[t + half]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
+// #include workgroup_sum
 
 @compute @workgroup_size(WG)
 fn batchnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {

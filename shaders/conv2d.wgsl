@@ -63,12 +63,21 @@ struct Params {
   splits: u32,
   total: u32,    // elements of C over all groups (sum_splits)
   block_offset: u32, // row blocks before this dispatch's first (a grid over 65535 runs as several dispatches)
+  alpha: f32,        // the epilogue's leakyRelu slope (ACT 2)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;   // the epilogue's, per output channel (BIAS)
+
+// The epilogue of the modes that make a layer's output (MODE 0, a conv's
+// forward; MODE 1 and 3, a transposed conv's): out = f(C + bias[channel]),
+// f the activation ACT, so a layer's bias and activation cost no dispatch
+// of their own. Off (C stored as it is) by default and in wgrad.
+override BIAS: bool = false;
+// #include activation
 
 override MODE: u32 = 0;
 override WG_X: u32 = 16;
@@ -265,6 +274,13 @@ fn load_b4(job: Job, kk: u32, col: u32) -> vec4f {
   return v;
 }
 
+// The epilogue: f(v + bias[channel]).
+fn finish(v: f32, channel: u32) -> f32 {
+  var z = v;
+  if (BIAS) { z += bias[channel]; }
+  return activate(z, p.alpha);
+}
+
 // Where C[row, col] of the job goes.
 fn store(job: Job, row: u32, col: u32, v: f32) {
   if (row >= job.m || col >= p.n) { return; }
@@ -274,20 +290,20 @@ fn store(job: Job, row: u32, col: u32, v: f32) {
     let n = row / pixels;
     let rem = row % pixels;
     let channel = g * out_channels_per_group() + col;
-    out[((n * p.out_c + channel) * p.out_h) * p.out_w + rem] = v;
+    out[((n * p.out_c + channel) * p.out_h) * p.out_w + rem] = finish(v, channel);
   } else if (MODE == 1u) {
     let pixels = p.in_h * p.in_w;
     let n = row / pixels;
     let rem = row % pixels;
     let channel = g * in_channels_per_group() + col;
-    out[((n * p.in_c + channel) * p.in_h) * p.in_w + rem] = v;
+    out[((n * p.in_c + channel) * p.in_h) * p.in_w + rem] = finish(v, channel);
   } else if (MODE == 3u) {
     let pixels = job.count.x * job.count.y;
     let rem = row % pixels;
     let ih = job.first.x + p.stride_h * (rem / job.count.y);
     let iw = job.first.y + p.stride_w * (rem % job.count.y);
     let channel = g * in_channels_per_group() + col;
-    out[((row / pixels * p.in_c + channel) * p.in_h + ih) * p.in_w + iw] = v;
+    out[((row / pixels * p.in_c + channel) * p.in_h + ih) * p.in_w + iw] = finish(v, channel);
   } else {
     // dw[g·Og + row, col] in layer s of the partial sums
     let channel = g * out_channels_per_group() + row;

@@ -1166,7 +1166,7 @@ describe('spectralNorm', () => {
   });
 });
 
-describe('BatchNorm2d or GroupNorm then an activation, in a Sequential: one fused op', () => {
+describe('a conv, BatchNorm2d or GroupNorm then an activation, in a Sequential: one fused op', () => {
   const ACTIVATIONS: Array<[string, () => wg.nn.Module]> = [
     ['relu', () => new nn.ReLU()],
     ['leakyRelu', () => new nn.LeakyReLU(0.2)],
@@ -1177,8 +1177,11 @@ describe('BatchNorm2d or GroupNorm then an activation, in a Sequential: one fuse
 
   for (const backend of BACKENDS) {
     for (const [name, make] of ACTIVATIONS) {
-      it(`${backend}: Conv2d → BatchNorm2d → ${name} → GroupNorm → ${name} gives what the modules one by one give, forward, gradients and running statistics`, async () => {
-        const build = () => new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4), make(), new nn.GroupNorm(2, 4), make());
+      it(`${backend}: Conv2d → ${name} → BatchNorm2d → ${name} → GroupNorm → ${name} → ConvTranspose2d → ${name} gives what the modules one by one give, forward, gradients and running statistics`, async () => {
+        const build = () => new nn.Sequential(
+          new nn.Conv2d(3, 4, 3, { padding: 1 }), make(), new nn.BatchNorm2d(4), make(), new nn.GroupNorm(2, 4), make(),
+          new nn.ConvTranspose2d(4, 3, 4, { stride: 2, padding: 1 }), make(),
+        );
         const [fused, apart] = withBackend(backend, () => [build(), build()]);
         apart.loadStateDict(fused.stateDict());
         for (const training of [true, false]) {
@@ -1198,8 +1201,16 @@ describe('BatchNorm2d or GroupNorm then an activation, in a Sequential: one fuse
           });
           // training: the fused output is one op, batchnorm with the activation in its kernels
           // (eval has no statistics to take: the activation follows the normalization)
-          expect(y.node?.op).toBe(`groupNorm+${name}`);
-          if (training) expect(y.node?.inputs[0].node?.op).toBe(`batchNorm+${name}`);
+          // the conv's bias and activation are its kernel's epilogue (silu, whose derivative needs its input, runs after)
+          const epilogue = name !== 'silu';
+          const ops: string[] = [];
+          for (let t: Tensor | undefined = y; t?.node; t = t.node.inputs[0]) ops.push(t.node.op);
+          expect(ops).toEqual([
+            ...(epilogue ? [`convTranspose2d+bias+${name}`] : [name, 'convTranspose2d+bias']),
+            `groupNorm+${name}`,
+            ...(training ? [`batchNorm+${name}`] : [name, 'add', 'mul', 'div', 'sub']),
+            ...(epilogue ? [`conv2d+bias+${name}`] : [name, 'conv2d+bias']),
+          ]);
           expect(z.node?.op).toBe(name);
           expectClose(await read(y), await read(z), 1e-5, 1e-6, `${name} output, training ${training}`);
           expectClose(await read(xs[0].grad!), await read(xs[1].grad!), 1e-4, 1e-6, `${name} input gradient, training ${training}`);
@@ -1236,7 +1247,7 @@ describe('BatchNorm2d or GroupNorm then an activation, in a Sequential: one fuse
     expect(bnCalls).toBe(1);
   });
 
-  it('F.batchNorm names a bad activation, or a slope without leakyRelu', () => {
+  it('F.batchNorm, F.groupNorm, F.conv2d and F.convTranspose2d name a bad activation, or a slope without leakyRelu', () => {
     const x = wg.tensor(values(2 * 3 * 4, 15), [2, 3, 4]);
     const [rm, rv] = [wg.zeros([3]), wg.ones([3])];
     expect(() => wg.F.batchNorm(x, rm, rv, null, null, { training: true, activation: 'gelu' as never }))
@@ -1245,5 +1256,10 @@ describe('BatchNorm2d or GroupNorm then an activation, in a Sequential: one fuse
       .toThrow("batchNorm: negativeSlope 0.2 applies to activation 'leakyRelu', not 'relu'");
     expect(() => wg.F.batchNorm(x, rm, rv, null, null, { training: true, negativeSlope: 0.2 }))
       .toThrow("batchNorm: negativeSlope 0.2 is given without activation 'leakyRelu'");
+    const image = wg.tensor(values(2 * 3 * 4 * 4, 16), [2, 3, 4, 4]);
+    expect(() => wg.F.groupNorm(image, 3, null, null, { activation: 'swish' as never })).toThrow("groupNorm: unknown activation 'swish'");
+    expect(() => wg.F.conv2d(image, wg.zeros([2, 3, 3, 3]), null, { activation: 'gelu' as never })).toThrow("conv2d: unknown activation 'gelu'");
+    expect(() => wg.F.convTranspose2d(image, wg.zeros([3, 2, 3, 3]), null, { activation: 'tanh', negativeSlope: 0.1 }))
+      .toThrow("convTranspose2d: negativeSlope 0.1 applies to activation 'leakyRelu', not 'tanh'");
   });
 });

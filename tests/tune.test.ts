@@ -96,6 +96,54 @@ describe('every tuning candidate computes what the CPU reference does', () => {
     }
   }
 
+  it('an epilogue (bias, then an activation) in every tile that makes a layer\'s output, and its backward', async () => {
+    const epilogues: Array<[string, Activation | null, boolean]> = [
+      ['bias, leakyRelu 0.2', { op: 'leakyRelu', alpha: 0.2 }, true],
+      ['tanh, no bias', { op: 'tanh', alpha: 0 }, false],
+      ['bias only', null, true],
+    ];
+    // every tile with one epilogue; the others on the GPU's and the CPU's tables
+    for (const [name, geo] of [CONV_CASES[0], CONV_CASES[5], CONV_CASES[6]]) {
+      for (const mode of ['forward', 'inputGrad'] as ConvMode[]) {
+        const channels = mode === 'forward' ? geo.outChannels : geo.inChannels;
+        const x = values(geo.batch * geo.inChannels * geo.inH * geo.inW, 1);
+        const w = values(geo.outChannels * (geo.inChannels / geo.groups) * geo.kernelH * geo.kernelW, 2);
+        const dy = values(geo.batch * geo.outChannels * geo.outH * geo.outW, 3);
+        const bias = values(channels, 4);
+        for (const [what, activation, withBias] of epilogues) {
+          const choices = what === epilogues[0][0] ? convCandidates(mode, geo) : [tableConvChoice(mode, geo), tableConvChoice(mode, geo, 'cpu')];
+          for (const choice of choices) {
+            const { got, want } = await both((backend, [a, b, tb]) => {
+              const epilogue = { bias: withBias ? tb : null, activation };
+              if (backend === gpu) return gpu.conv(mode, a, b, geo, choice, epilogue);
+              return mode === 'forward' ? backend.conv2d(a, b, geo, epilogue) : backend.conv2dInputGrad(a, b, geo, epilogue);
+            }, mode === 'forward' ? [x, w, bias] : [dy, w, bias]);
+            const error = relativeError(got, want);
+            expect(error, `${name}, ${mode}, ${what}, ${JSON.stringify(choice)}: relative error ${error}`).toBeLessThan(1e-5);
+          }
+        }
+      }
+    }
+    // the backward: the activation's gradient read from the output, and the bias's, in one pass
+    const geo: NormGeometry = { batch: 3, channels: 5, spatial: 37 };
+    const size = geo.batch * geo.channels * geo.spatial;
+    for (const activation of [null, { op: 'relu', alpha: 0 }, { op: 'leakyRelu', alpha: 0.2 }, { op: 'tanh', alpha: 0 }, { op: 'sigmoid', alpha: 0 }] as Array<Activation | null>) {
+      // outputs the activation could have made: in its range, some exactly 0 (relu's kink)
+      const y = values(size, 20).map((v, i) => (activation?.op === 'relu' ? Math.max(0, v) : activation?.op === 'tanh' || activation?.op === 'sigmoid' ? v * 0.9 : i % 7 === 0 ? 0 : v));
+      const dy = values(size, 21);
+      for (const output of ['grad', 'dbias'] as const) {
+        const { got, want } = await both((backend, [ty, tdy]) => {
+          const grads = backend.epilogueGrad(ty, tdy, geo, activation);
+          if (backend === gpu) gpu.release(grads[output === 'grad' ? 'dbias' : 'grad']);
+          return grads[output];
+        }, [y, dy]);
+        expect(relativeError(got, want), `epilogueGrad ${output}, ${activation?.op ?? 'no activation'}`).toBeLessThan(1e-5);
+      }
+    }
+    expect(() => gpu.epilogueGrad(gpu.fromArray([1]), gpu.fromArray([1]), { batch: 1, channels: 1, spatial: 1 }, { op: 'silu', alpha: 0 }))
+      .toThrow(/silu/);
+  });
+
   it("a CPU adapter's table: conv2d_thin for a column of a few rows, the square block for short GEMMs", () => {
     // DCGAN's last discriminator layer (32→1, 4×4 → 1×1): 16 rows, one column
     expect(tableConvChoice('forward', geometry(16, 32, 1, 4, 4, 1, 0), 'cpu')).toEqual({ tile: 'thin' });

@@ -46,6 +46,17 @@ fn activate(v: f32, alpha: f32) -> f32 {
   return v;
 }
 
+// f'(z) · g from the output y = f(z), for the activations whose derivative
+// y determines (relu, leakyRelu with a slope ≥ 0, tanh, sigmoid): what a
+// kernel that keeps only its output (a conv's epilogue) needs backward.
+fn activate_grad_from_output(y: f32, g: f32, alpha: f32) -> f32 {
+  if (ACT == 1u) { return relu_grad(y, g); }
+  if (ACT == 2u) { return leaky_relu_grad(y, g, alpha); }
+  if (ACT == 3u) { return (1.0 - y * y) * g; }
+  if (ACT == 4u) { return y * (1.0 - y) * g; }
+  return g;
+}
+
 fn activate_grad(v: f32, g: f32, alpha: f32) -> f32 {
   if (ACT == 1u) { return relu_grad(v, g); }
   if (ACT == 2u) { return leaky_relu_grad(v, g, alpha); }

@@ -123,6 +123,22 @@ export interface Activation {
   alpha: number;
 }
 
+/**
+ * What the kernel making a layer's output applies to it before storing it:
+ * a bias per output channel (null: none), then an activation (null: none).
+ * Only activations whose derivative their output determines take part
+ * (EPILOGUE_ACTIVATIONS): the backward keeps nothing but the output.
+ */
+export interface Epilogue {
+  bias: Storage | null;
+  activation: Activation | null;
+}
+
+/** The activations an epilogue applies: f' is a function of f's output (leakyRelu with a slope ≥ 0). */
+export function epilogueTakes(activation: Activation): boolean {
+  return activation.op === 'relu' || activation.op === 'tanh' || activation.op === 'sigmoid' || (activation.op === 'leakyRelu' && activation.alpha >= 0);
+}
+
 /** Batchnorm over x: [batch, channels, spatial] (spatial = H·W), statistics per channel. */
 export interface NormGeometry {
   batch: number;
@@ -223,10 +239,14 @@ export interface Backend {
 
   // ---- convolution (see ConvGeometry). A transposed conv's forward is
   // conv2dInputGrad, its backward conv2d and conv2dWeightGrad.
-  // x: [N, C, H, W], w: [O, C/G, KH, KW] -> y: [N, O, OH, OW]
-  conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage;
-  // dy: [N, O, OH, OW], w: [O, C/G, KH, KW] -> dx: [N, C, H, W]
-  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry): Storage;
+  // x: [N, C, H, W], w: [O, C/G, KH, KW] -> y: [N, O, OH, OW]; with an epilogue, f(y + bias[o])
+  conv2d(x: Storage, w: Storage, geo: ConvGeometry, epilogue?: Epilogue | null): Storage;
+  // dy: [N, O, OH, OW], w: [O, C/G, KH, KW] -> dx: [N, C, H, W]; with an epilogue (a transposed
+  // conv's forward), f(dx + bias[c])
+  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry, epilogue?: Epilogue | null): Storage;
+  // The backward of an epilogue: y (what it made), dy: [N, C, S] -> grad = f'·dy, f' read from y, and
+  // dbias: [C] = Σ grad over N and S; activation null: grad is dy itself (a copy)
+  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null): { grad: Storage; dbias: Storage };
   // x: [N, C, H, W], dy: [N, O, OH, OW] -> dw: [O, C/G, KH, KW]
   conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage;
 

@@ -5,7 +5,8 @@
 import { Tensor, assignComputed, shapeString } from '../tensor';
 import { zeros, ones, randn, rangeOn } from '../ops/creation';
 import * as F from '../ops/functional';
-import { applyActivation, batchNormTrain } from '../ops/norm';
+import { batchNormTrain } from '../ops/norm';
+import { activationOptions, applyActivation } from '../ops/activation';
 import type { Activation as KernelActivation } from '../backend/backend';
 import { Module } from './module';
 import * as init from './init';
@@ -163,6 +164,16 @@ export class Conv2d extends Module {
   override forward(x: Tensor): Tensor {
     return F.conv2d(x, layerWeight(this), this.bias, this.options);
   }
+
+  override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
+    return this.options.activation ? null : fusedWithActivation(this, Conv2d.prototype.forward, next);
+  }
+
+  /** forward(x), then `activation`, with the bias in the kernel that makes the output (F.conv2d's activation). */
+  forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
+    if (this.forward !== Conv2d.prototype.forward || this.options.activation) return applyActivation(this.forward(x), activation);
+    return F.conv2d(x, layerWeight(this), this.bias, { ...this.options, ...activationOptions(activation) });
+  }
 }
 
 export interface ConvTranspose2dLayerOptions extends F.ConvTranspose2dOptions {
@@ -183,6 +194,16 @@ export class ConvTranspose2d extends Module {
 
   override forward(x: Tensor): Tensor {
     return F.convTranspose2d(x, this.weight, this.bias, this.options);
+  }
+
+  override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
+    return this.options.activation ? null : fusedWithActivation(this, ConvTranspose2d.prototype.forward, next);
+  }
+
+  /** forward(x), then `activation`, with the bias in the kernel that makes the output (F.convTranspose2d's activation). */
+  forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
+    if (this.forward !== ConvTranspose2d.prototype.forward || this.options.activation) return applyActivation(this.forward(x), activation);
+    return F.convTranspose2d(x, this.weight, this.bias, { ...this.options, ...activationOptions(activation) });
   }
 }
 
@@ -304,27 +325,26 @@ export class GroupNorm extends Module {
   }
 
   private normalize(x: Tensor, activation: KernelActivation | null): Tensor {
-    const options = activation ? { eps: this.eps, activation: activation.op, ...(activation.op === 'leakyRelu' ? { negativeSlope: activation.alpha } : {}) } : { eps: this.eps };
-    return F.groupNorm(x, this.numGroups, this.weight, this.bias, options);
+    return F.groupNorm(x, this.numGroups, this.weight, this.bias, { eps: this.eps, ...activationOptions(activation) });
   }
 }
 
 /**
- * For a normalization's fuseWith: an activation module right after it
- * (ReLU, LeakyReLU, Tanh, Sigmoid, SiLU) runs in the normalization's own
- * kernels, forward and backward; Sequential asks, and calls what this
- * returns in place of both forwards. Not where the activation's forward is
+ * For a layer's fuseWith (a conv, a normalization): an activation module
+ * right after it (ReLU, LeakyReLU, Tanh, Sigmoid, SiLU) runs in the
+ * layer's own kernels, forward and backward; Sequential asks, and calls
+ * what this returns in place of both forwards. Not where either forward is
  * overridden (a subclass, or a wrapper such as summary's), which must see
- * its call; an overridden normalization forward is called by forwardWith.
+ * its call.
  */
 function fusedWithActivation(
-  norm: { forward: Module['forward']; forwardWith(x: Tensor, activation: KernelActivation | null): Tensor },
+  layer: { forward: Module['forward']; forwardWith(x: Tensor, activation: KernelActivation | null): Tensor },
   own: Module['forward'],
   next: Module,
 ): ((x: Tensor) => Tensor) | null {
-  if (!(next instanceof Activation) || !next.fusable || next.forward !== Activation.prototype.forward || norm.forward !== own) return null;
+  if (!(next instanceof Activation) || !next.fusable || next.forward !== Activation.prototype.forward || layer.forward !== own) return null;
   const activation = next.fusable;
-  return (x) => norm.forwardWith(x, activation);
+  return (x) => layer.forwardWith(x, activation);
 }
 
 /** A module for an elementwise function of one tensor. */

@@ -3,21 +3,34 @@
 // conv2dWeightGrad (wgrad). A transposed conv is the adjoint of a conv, so
 // its forward is the conv's dgrad and its backward the conv's forward and
 // wgrad, with the roles of input and output swapped.
-import type { ConvGeometry } from '../backend/backend';
+import { epilogueTakes, type Activation, type ConvGeometry, type Epilogue, type Storage } from '../backend/backend';
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
+import { activationOption, applyActivation, type ActivationName } from './activation';
 
 export type Pair = number | [number, number];
 export type Padding = Pair | 'same' | 'valid' | 'full';
 
-export interface Conv2dOptions {
+/**
+ * An activation after the layer: relu, leakyRelu (slope ≥ 0), tanh and
+ * sigmoid run in the kernel that makes the output, with the bias (an
+ * epilogue: one dispatch forward, one for both gradients backward); silu,
+ * whose derivative its output does not give, runs after it.
+ */
+export interface LayerActivationOptions {
+  activation?: ActivationName;
+  /** leakyRelu's slope below 0 (default 0.01, as nn.LeakyReLU) */
+  negativeSlope?: number;
+}
+
+export interface Conv2dOptions extends LayerActivationOptions {
   stride?: Pair;
   padding?: Padding;
   dilation?: Pair;
   groups?: number;
 }
 
-export interface ConvTranspose2dOptions {
+export interface ConvTranspose2dOptions extends LayerActivationOptions {
   stride?: Pair;
   padding?: Pair;
   outputPadding?: Pair;
@@ -53,8 +66,40 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
   }
 }
 
-function addBias(y: Tensor, bias: Tensor | null | undefined): Tensor {
-  return bias ? y.add(bias.reshape([1, -1, 1, 1])) : y;
+/**
+ * A layer's output [N, C, H, W] made by `run`, with the bias (per channel C)
+ * and the activation in the same kernel where they are given (an
+ * epilogue); `backward` gets the gradient at the layer's own result, before
+ * bias and activation, and returns the input's and the weight's.
+ */
+function layerOutput(
+  op: string,
+  [x, weight, bias]: [Tensor, Tensor, Tensor | null | undefined],
+  activation: Activation | null,
+  shape: number[],
+  run: (epilogue: Epilogue | null) => Storage,
+  backward: (gz: Tensor, where: string) => (Tensor | null)[],
+): Tensor {
+  const be = x.backend;
+  if (bias && bias.backend !== be) throw new Error(`${op}: input and bias are on different backends`);
+  const fused = activation && epilogueTakes(activation) ? activation : null;
+  const epilogue = bias || fused ? { bias: bias?.storageFor(op) ?? null, activation: fused } : null;
+  const y = new Tensor(run(epilogue), shape);
+  const name = [op, ...(bias ? ['bias'] : []), ...(fused ? [fused.op] : [])].join('+');
+  const out = record(name, y, bias ? [x, weight, bias] : [x, weight], (g) => {
+    const where = `${op} backward`;
+    let gz = g;
+    let dbias: Tensor | null = null;
+    if (fused) {
+      const grads = be.epilogueGrad(y.storageFor(where), g.storageFor(where), { batch: shape[0], channels: shape[1], spatial: shape[2] * shape[3] }, fused);
+      gz = new Tensor(grads.grad, shape);
+      dbias = new Tensor(grads.dbias, [shape[1]]);
+    } else if (bias) {
+      dbias = g.sum([0, 2, 3]);
+    }
+    return [...backward(gz, where), ...(bias ? [dbias] : [])];
+  });
+  return fused === activation ? out : applyActivation(out, activation);
 }
 
 function conv2dGeometry(x: Tensor, w: Tensor, options: Conv2dOptions): ConvGeometry {
@@ -118,19 +163,20 @@ function conv2dGeometry(x: Tensor, w: Tensor, options: Conv2dOptions): ConvGeome
 
 /** x: [N, C, H, W], weight: [O, C/groups, kh, kw], bias: [O] -> [N, O, OH, OW]. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
   const geo = conv2dGeometry(x, weight, options);
-  checkBias('conv2d', bias, geo.outChannels);
+  checkBias(op, bias, geo.outChannels);
+  const activation = activationOption(op, options);
   const be = x.backend;
   if (weight.backend !== be) throw new Error('conv2d: input and weight are on different backends');
-  const y = new Tensor(be.conv2d(x.storageFor('conv2d'), weight.storageFor('conv2d'), geo), [geo.batch, geo.outChannels, geo.outH, geo.outW]);
-  const out = record('conv2d', y, [x, weight], (g) => {
-    const where = 'conv2d backward';
-    return [
+  return layerOutput(
+    op, [x, weight, bias], activation, [geo.batch, geo.outChannels, geo.outH, geo.outW],
+    (epilogue) => be.conv2d(x.storageFor(op), weight.storageFor(op), geo, epilogue),
+    (g, where) => [
       x.requiresGrad ? new Tensor(be.conv2dInputGrad(g.storageFor(where), weight.storageFor(where), geo), x.shape) : null,
       weight.requiresGrad ? new Tensor(be.conv2dWeightGrad(x.storageFor(where), g.storageFor(where), geo), weight.shape) : null,
-    ];
-  });
-  return addBias(out, bias);
+    ],
+  );
 }
 
 /** x: [N, Cin, H, W], weight: [Cin, Cout/groups, kh, kw], bias: [Cout] -> [N, Cout, OH, OW]. */
@@ -174,15 +220,15 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
     batch: n, inChannels: cout, inH: outH, inW: outW, outChannels: cin, outH: h, outW: wi,
     kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw, groups,
   };
+  const activation = activationOption(op, options);
   const be = x.backend;
   if (weight.backend !== be) throw new Error(`${op}: input and weight are on different backends`);
-  const y = new Tensor(be.conv2dInputGrad(x.storageFor(op), weight.storageFor(op), geo), [n, cout, outH, outW]);
-  const out = record(op, y, [x, weight], (g) => {
-    const where = `${op} backward`;
-    return [
+  return layerOutput(
+    op, [x, weight, bias], activation, [n, cout, outH, outW],
+    (epilogue) => be.conv2dInputGrad(x.storageFor(op), weight.storageFor(op), geo, epilogue),
+    (g, where) => [
       x.requiresGrad ? new Tensor(be.conv2d(g.storageFor(where), weight.storageFor(where), geo), x.shape) : null,
       weight.requiresGrad ? new Tensor(be.conv2dWeightGrad(g.storageFor(where), x.storageFor(where), geo), weight.shape) : null,
-    ];
-  });
-  return addBias(out, bias);
+    ],
+  );
 }

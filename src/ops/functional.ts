@@ -10,7 +10,8 @@ export type { Conv2dOptions, ConvTranspose2dOptions, Padding, Pair } from './con
 export { maxPool2d, avgPool2d, upsampleNearest } from './pool';
 export type { Pool2dOptions } from './pool';
 export { batchNorm, groupNorm } from './norm';
-export type { BatchNormOptions, GroupNormOptions, NormActivation } from './norm';
+export type { BatchNormOptions, GroupNormOptions } from './norm';
+export type { ActivationName } from './activation';
 
 /** x: [..., in], weight: [out, in], bias: [out] -> [..., out] = x·weightᵀ + bias. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {

@@ -3,50 +3,8 @@
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
 import type { Activation } from '../backend/backend';
+import { activationOption, applyActivation, type ActivationName } from './activation';
 import { fullOn } from './creation';
-
-/** The activations a normalization can apply in its own kernel (its output is then f(norm(x))). */
-export type NormActivation = Activation['op'];
-export const NORM_ACTIVATIONS: readonly NormActivation[] = ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'silu'];
-
-export interface BatchNormOptions {
-  training?: boolean;
-  momentum?: number;
-  eps?: number;
-  /** an activation applied to the output in the same kernel (backward too): out = f(batchNorm(x)) */
-  activation?: NormActivation;
-  /** leakyRelu's slope below 0 (default 0.01, as nn.LeakyReLU) */
-  negativeSlope?: number;
-}
-
-/** The backend's form of options.activation, checked; null for none. */
-export function normActivation(op: string, options: { activation?: string; negativeSlope?: number }): Activation | null {
-  const { activation, negativeSlope } = options;
-  if (activation === undefined) {
-    if (negativeSlope !== undefined) throw new Error(`${op}: negativeSlope ${negativeSlope} is given without activation 'leakyRelu'`);
-    return null;
-  }
-  if (!NORM_ACTIVATIONS.includes(activation as NormActivation)) {
-    throw new Error(`${op}: unknown activation '${activation}'; valid: ${NORM_ACTIVATIONS.join(', ')}`);
-  }
-  if (negativeSlope !== undefined && activation !== 'leakyRelu') {
-    throw new Error(`${op}: negativeSlope ${negativeSlope} applies to activation 'leakyRelu', not '${activation}'`);
-  }
-  if (negativeSlope !== undefined && !Number.isFinite(negativeSlope)) throw new Error(`${op}: negativeSlope must be a finite number, got ${negativeSlope}`);
-  return { op: activation as NormActivation, alpha: activation === 'leakyRelu' ? negativeSlope ?? 0.01 : 0 };
-}
-
-/** f(y) by the elementwise ops, for the paths that have no fused kernel. */
-export function applyActivation(y: Tensor, activation: Activation | null): Tensor {
-  if (!activation) return y;
-  switch (activation.op) {
-    case 'relu': return y.relu();
-    case 'leakyRelu': return y.leakyRelu(activation.alpha);
-    case 'tanh': return y.tanh();
-    case 'sigmoid': return y.sigmoid();
-    case 'silu': return y.silu();
-  }
-}
 
 function checkPerChannel(op: string, name: string, t: Tensor | null | undefined, channels: number, x: Tensor): void {
   if (t && (t.rank !== 1 || t.shape[0] !== channels)) {
@@ -61,6 +19,16 @@ function perChannel(v: Tensor, rank: number): Tensor {
 
 function constantLike(x: Tensor, size: number, value: number): Tensor {
   return fullOn(x.backend, [size], value);
+}
+
+export interface BatchNormOptions {
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+  /** an activation applied to the output in the same kernel (backward too): out = f(batchNorm(x)) */
+  activation?: ActivationName;
+  /** leakyRelu's slope below 0 (default 0.01, as nn.LeakyReLU) */
+  negativeSlope?: number;
 }
 
 /**
@@ -79,7 +47,7 @@ export function batchNorm(
 ): Tensor {
   const op = 'batchNorm';
   const { training = false, momentum = 0.1, eps = 1e-5 } = options;
-  const activation = normActivation(op, options);
+  const activation = activationOption(op, options);
   if (x.rank < 2) throw new Error(`${op}: input must have at least 2 dims (N, C, ...), got ${shapeString(x.shape)}`);
   const channels = x.shape[1];
   checkPerChannel(op, 'runningMean', runningMean, channels, x);
@@ -162,7 +130,7 @@ export function batchNormTrain(
 export interface GroupNormOptions {
   eps?: number;
   /** an activation applied to the output in the same kernel (backward too): out = f(groupNorm(x)) */
-  activation?: NormActivation;
+  activation?: ActivationName;
   /** leakyRelu's slope below 0 (default 0.01, as nn.LeakyReLU) */
   negativeSlope?: number;
 }
@@ -185,7 +153,7 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bia
   checkPerChannel(op, 'weight', weight, channels, x);
   checkPerChannel(op, 'bias', bias, channels, x);
   if (!(eps > 0)) throw new Error(`${op}: eps must be positive, got ${eps}`);
-  const activation = normActivation(op, options);
+  const activation = activationOption(op, options);
   const geo = { batch: x.shape[0], channels, spatial: x.size / Math.max(1, x.shape[0] * channels) };
   const be = x.backend;
   for (const t of [weight, bias]) if (t && t.backend !== be) throw new Error(`${op}: input and weight/bias are on different backends`);

@@ -20,7 +20,7 @@
 
 import * as wg from '../../src/index';
 import type { Tensor } from '../../src/index';
-import type { NormActivation } from '../../src/ops/norm';
+import type { ActivationName } from '../../src/ops/activation';
 import type { Case } from './types';
 import { opCase, type InputSpec } from './compare';
 
@@ -53,7 +53,7 @@ interface ConvSpec {
   h: number;
   w: number;
   k: Pair;
-  opts?: { stride?: Pair; padding?: Pair | 'same' | 'valid' | 'full'; dilation?: Pair; groups?: number };
+  opts?: { stride?: Pair; padding?: Pair | 'same' | 'valid' | 'full'; dilation?: Pair; groups?: number; activation?: ActivationName; negativeSlope?: number };
   bias?: boolean;
   note?: string;
 }
@@ -89,6 +89,12 @@ function convCase(s: ConvSpec): Case {
 
 const conv2dCases: Case[] = [
   convCase({ n: 2, cin: 3, cout: 17, h: 9, w: 11, k: 3, opts: { stride: 1, padding: 1 } }),
+  // an activation after the layer: in the kernel with the bias (an epilogue), silu after it
+  convCase({ n: 2, cin: 3, cout: 17, h: 9, w: 11, k: 3, opts: { padding: 1, activation: 'leakyRelu', negativeSlope: 0.2 } }),
+  convCase({ n: 2, cin: 3, cout: 8, h: 16, w: 16, k: 4, opts: { stride: 2, padding: 1, activation: 'leakyRelu', negativeSlope: 0.2 }, bias: false, note: 'DCGAN first discriminator layer' }),
+  convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'relu' } }),
+  convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'sigmoid' } }),
+  convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'silu' }, note: 'silu after the kernel' }),
   convCase({ n: 2, cin: 17, cout: 64, h: 16, w: 16, k: 4, opts: { stride: 2, padding: 1 }, note: 'DCGAN discriminator layer' }),
   convCase({ n: 2, cin: 3, cout: 8, h: 13, w: 10, k: 7, opts: { stride: 3, padding: [3, 1] }, note: 'asymmetric [h, w] padding' }),
   convCase({ n: 2, cin: 64, cout: 3, h: 23, w: 25, k: 1, note: 'wgrad split-K, ragged last chunk' }),
@@ -121,7 +127,7 @@ interface TSpec {
   h: number;
   w: number;
   k: Pair;
-  opts?: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number };
+  opts?: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number; activation?: ActivationName; negativeSlope?: number };
   bias?: boolean;
   note?: string;
 }
@@ -157,6 +163,8 @@ function tconvCase(s: TSpec): Case {
 
 const convTransposeCases: Case[] = [
   tconvCase({ n: 2, cin: 64, cout: 17, h: 4, w: 4, k: 4, opts: { stride: 2, padding: 1 }, note: 'DCGAN generator layer' }),
+  tconvCase({ n: 2, cin: 16, cout: 1, h: 8, w: 8, k: 4, opts: { stride: 2, padding: 1, activation: 'tanh' }, bias: false, note: 'DCGAN output layer, tanh in the kernel' }),
+  tconvCase({ n: 2, cin: 8, cout: 5, h: 4, w: 5, k: 3, opts: { stride: 1, padding: 1, activation: 'relu' }, note: 'stride 1, bias and relu in the kernel' }),
   tconvCase({ n: 2, cin: 64, cout: 17, h: 1, w: 1, k: 4, note: 'DCGAN first layer: 1×1 → 4×4' }),
   tconvCase({ n: 2, cin: 3, cout: 5, h: 5, w: 5, k: 3, opts: { stride: 2, padding: 1, outputPadding: 1 } }),
   tconvCase({ n: 2, cin: 4, cout: 3, h: 4, w: 5, k: 3, opts: { stride: 3, outputPadding: 2 } }),
@@ -216,7 +224,7 @@ interface BnSpec {
   /** start the running buffers at zeros/ones (PyTorch's init) or at fixed values */
   start?: 'init' | 'fixed';
   /** an activation in batchnorm's own kernels (F.batchNorm's activation option) */
-  activation?: NormActivation;
+  activation?: ActivationName;
   negativeSlope?: number;
   note?: string;
 }
@@ -264,7 +272,7 @@ function bnEval(shape: number[], affine: boolean): Case {
   });
 }
 
-const gn = (shape: number[], groups: number, affine: boolean, activation?: NormActivation): Case => {
+const gn = (shape: number[], groups: number, affine: boolean, activation?: ActivationName): Case => {
   const c = shape[1];
   const then = activation ? `, then ${activation} (fused)` : '';
   return opCase(`groupNorm x ${JSON.stringify(shape)} groups ${groups}${affine ? ' with weight, bias' : ' no weight/bias'}${then}`, {

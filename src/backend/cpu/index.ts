@@ -7,6 +7,7 @@
 
 import type {
   Activation,
+  Epilogue,
   Backend,
   BackendMemory,
   BinaryOp,
@@ -26,7 +27,7 @@ import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv';
 import { binary, unary, unaryGrad } from './elementwise';
 import { gather, scatter } from './layout';
 import { matmul } from './matmul';
-import { batchNorm, batchNormGrad, groupNorm, groupNormGrad, normalized } from './norm';
+import { batchNorm, batchNormGrad, epilogueGrad, groupNorm, groupNormGrad, normalized } from './norm';
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
@@ -200,12 +201,29 @@ export class CpuBackend implements Backend {
     runningStatsStep(this.dataOf(runningMean), this.dataOf(runningVar), this.dataOf(tracked), this.dataOf(mean), this.dataOf(variance), momentum, unbias);
   }
 
-  conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {
-    return this.adopt(conv2d(this.dataOf(x), this.dataOf(w), geo));
+  conv2d(x: Storage, w: Storage, geo: ConvGeometry, epilogue: Epilogue | null = null): Storage {
+    const y = conv2d(this.dataOf(x), this.dataOf(w), geo);
+    return this.adopt(this.withEpilogue(y, geo.outChannels, geo.outH * geo.outW, epilogue));
   }
 
-  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry): Storage {
-    return this.adopt(conv2dInputGrad(this.dataOf(dy), this.dataOf(w), geo));
+  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry, epilogue: Epilogue | null = null): Storage {
+    const dx = conv2dInputGrad(this.dataOf(dy), this.dataOf(w), geo);
+    return this.adopt(this.withEpilogue(dx, geo.inChannels, geo.inH * geo.inW, epilogue));
+  }
+
+  // An epilogue as separate steps: the bias added per channel, then the elementwise activation.
+  private withEpilogue(y: Float64Array, channels: number, spatial: number, epilogue: Epilogue | null): Float64Array {
+    if (!epilogue) return y;
+    if (epilogue.bias) {
+      const bias = this.dataOf(epilogue.bias);
+      for (let i = 0; i < y.length; i++) y[i] += bias[Math.floor(i / spatial) % channels]!;
+    }
+    return epilogue.activation ? unary(epilogue.activation.op, y, epilogue.activation.alpha, 0) : y;
+  }
+
+  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null): { grad: Storage; dbias: Storage } {
+    const { grad, dbias } = epilogueGrad(this.dataOf(y), this.dataOf(dy), geo, activation);
+    return { grad: this.adopt(grad), dbias: this.adopt(dbias) };
   }
 
   conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage {

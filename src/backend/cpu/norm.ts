@@ -15,7 +15,7 @@
 // is orthogonal to x̂ there: shifting or scaling a channel's x changes
 // nothing after normalisation, so those directions get no gradient.
 
-import type { NormGeometry } from '../backend';
+import { epilogueTakes, type Activation, type NormGeometry } from '../backend';
 
 // x: [N, C, S], weight, bias: [C] -> out: [N, C, S], mean, var: [C]
 export function batchNorm(
@@ -213,6 +213,38 @@ export function groupNormGrad(
     }
   }
   return { dx, dweight, dbias };
+}
+
+// The backward of a layer's epilogue y = f(z + bias): f'(z)·dy, with f'
+// read from the output y, and the bias's gradient, that summed per channel.
+// y, dy: [N, C, S] -> grad: [N, C, S], dbias: [C]
+export function epilogueGrad(
+  y: Float64Array,
+  dy: Float64Array,
+  geo: NormGeometry,
+  activation: Activation | null,
+): { grad: Float64Array; dbias: Float64Array } {
+  const { batch: N, channels: C, spatial: S } = checkGeometry('epilogueGrad', geo);
+  checkLength('epilogueGrad', 'y', y, N * C * S);
+  checkLength('epilogueGrad', 'dy', dy, N * C * S);
+  if (activation && !epilogueTakes(activation)) throw new Error(`cpu epilogueGrad: ${activation.op}'s derivative is not a function of its output`);
+  const slope = (v: number): number => {
+    switch (activation?.op) {
+      case undefined: return 1;
+      case 'relu': return v > 0 ? 1 : 0;
+      case 'leakyRelu': return v > 0 ? 1 : activation.alpha;
+      case 'tanh': return 1 - v * v;
+      case 'sigmoid': return v * (1 - v);
+      default: return Number.NaN; // epilogueTakes refused the others above
+    }
+  };
+  const grad = new Float64Array(N * C * S);
+  const dbias = new Float64Array(C);
+  for (let i = 0; i < grad.length; i++) {
+    grad[i] = slope(y[i]!) * dy[i]!;
+    dbias[Math.floor(i / S) % C] += grad[i]!;
+  }
+  return { grad, dbias };
 }
 
 function checkGroups(op: string, channels: number, groups: number): number {

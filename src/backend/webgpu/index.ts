@@ -2,10 +2,10 @@
 // kernel in shaders/, recorded into the context's command encoder. Storages
 // are float32 buffers from the pool.
 import type {
-  Activation, AdamStep, Backend, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
+  Activation, AdamStep, Backend, Epilogue, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
-import { packOffsets } from '../backend';
+import { epilogueTakes, packOffsets } from '../backend';
 import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
 import type { Overrides } from './pipelines';
@@ -413,7 +413,11 @@ export class WebGpuBackend implements Backend {
   // ---- convolution: shaders/conv2d.wgsl, one mode per GEMM (see conv.ts)
 
   /** One conv kernel, as the tuner or the table chooses; `force` for the tuner's runs and bench/conv.ts's tile sweep. */
-  conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry, force?: ConvChoice): Storage {
+  conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry, force?: ConvChoice, epilogue: Epilogue | null = null): Storage {
+    if (epilogue && mode === 'weightGrad') throw new Error('webgpu: a weight gradient takes no epilogue');
+    if (epilogue?.activation && !epilogueTakes(epilogue.activation)) {
+      throw new Error(`webgpu: ${epilogue.activation.op} (slope ${epilogue.activation.alpha}) cannot be an epilogue: its derivative is not a function of its output`);
+    }
     const shape = convShape(geo);
     const choice = force ?? (this.tuner.choose(`conv.${mode}`, shape, () => ({
       kernel: `conv.${mode}`, shape, inputs: [a.size, b.size],
@@ -437,8 +441,11 @@ export class WebGpuBackend implements Backend {
       const groups: [number, number, number] = [...plan.groups];
       groups[plan.rowAxis] = Math.min(most, blocks - first);
       this.ctx.dispatch({
-        shader: 'conv2d', entry: plan.entry, overrides: plan.overrides, params: { ...plan.params, block_offset: first },
-        buffers: { a: this.buf(a), b: this.buf(b), out: layers.buffer }, groups,
+        shader: 'conv2d', entry: plan.entry,
+        overrides: { ...plan.overrides, BIAS: epilogue?.bias != null, ACT: activationNumber(epilogue?.activation ?? null) },
+        params: { ...plan.params, block_offset: first, alpha: epilogue?.activation?.alpha ?? 0 },
+        // without an epilogue's bias the kernel reads none: a stands in for the binding
+        buffers: { a: this.buf(a), b: this.buf(b), out: layers.buffer, bias: this.buf(epilogue?.bias ?? a) }, groups,
       });
     }
     if (layers !== out) {
@@ -461,12 +468,28 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  conv2d(x: Storage, w: Storage, geo: ConvGeometry): Storage {
-    return this.conv('forward', x, w, geo);
+  conv2d(x: Storage, w: Storage, geo: ConvGeometry, epilogue: Epilogue | null = null): Storage {
+    return this.conv('forward', x, w, geo, undefined, epilogue);
   }
 
-  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry): Storage {
-    return this.conv('inputGrad', dy, w, geo);
+  conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry, epilogue: Epilogue | null = null): Storage {
+    return this.conv('inputGrad', dy, w, geo, undefined, epilogue);
+  }
+
+  /** shaders/epilogue.wgsl: a workgroup per channel, the activation's gradient and the bias's in one pass. */
+  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null): { grad: Storage; dbias: Storage } {
+    if (activation && !epilogueTakes(activation)) throw new Error(`webgpu: epilogueGrad cannot read ${activation.op}'s derivative from its output`);
+    const grad = this.alloc(y.size);
+    const dbias = this.alloc(geo.channels);
+    if (geo.channels > 0) {
+      this.ctx.dispatch({
+        shader: 'epilogue', entry: 'epilogue_backward', params: { ...geo, alpha: activation?.alpha ?? 0 },
+        overrides: { WG: this.normThreads(geo), ACT: activationNumber(activation) },
+        buffers: { y: this.buf(y), dy: this.buf(dy), out: grad.buffer, dbias: dbias.buffer },
+        groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis),
+      });
+    }
+    return { grad, dbias };
   }
 
   conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage {
