@@ -2,7 +2,7 @@
 // and batchnorm with an activation after it in one kernel each way.
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
-import type { Activation } from '../backend/backend';
+import type { Activation, Storage } from '../backend/backend';
 import { activationOption, applyActivation, type ActivationName } from './activation';
 import { fullOn } from './creation';
 
@@ -94,37 +94,66 @@ export function batchNormTrain(
     throw new Error(`${op}: training needs more than one value per channel, got input ${shapeString(x.shape)}`);
   }
   const be = x.backend;
-  // Neither weight nor bias: the kernels take 1 and 0, and no constant tensors are made each call.
-  // One of them: the other becomes a constant.
-  const affine = weight || bias ? [weight ?? constantLike(x, channels, 1), bias ?? constantLike(x, channels, 0)] : [];
+  const affine = affineOf(x, weight, bias);
   const [w, b] = affine;
   const stats = be.batchNorm(x.storageFor(op), w?.storageFor(op) ?? null, b?.storageFor(op) ?? null, geo, eps, activation);
   const mean = new Tensor(stats.mean, [channels]);
   const variance = new Tensor(stats.var, [channels]);
   // The backward reads mean and variance through views of its own, so the
   // caller may dispose the returned ones.
-  const savedMean = mean.detach();
-  const savedVar = variance.detach();
-  const out = record(activation ? `${op}+${activation.op}` : op, new Tensor(stats.out, x.shape), [x, ...affine], (g) => {
-    const where = `${op} backward`;
-    const grads = be.batchNormGrad(
-      g.storageFor(where), x.storageFor(where), savedMean.storageFor(where), savedVar.storageFor(where), w?.storageFor(where) ?? null, geo, eps,
-      activation, b?.storageFor(where) ?? null,
-    );
-    const dx = new Tensor(grads.dx, x.shape);
-    if (w) return [dx, new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];
-    be.release(grads.dweight);
-    be.release(grads.dbias);
-    return [dx];
+  const saved = [mean.detach(), variance.detach()];
+  const out = normOutput(op, activation, x, stats.out, [weight, bias], affine, saved, (g, where) => be.batchNormGrad(
+    g.storageFor(where), x.storageFor(where), saved[0].storageFor(where), saved[1].storageFor(where), w?.storageFor(where) ?? null, geo, eps,
+    activation, b?.storageFor(where) ?? null,
+  ));
+  return { out, mean, variance };
+}
+
+/**
+ * The weight and bias the kernels take: neither (they use 1 and 0, and no
+ * constant tensors are made each call), or both, a constant standing in
+ * for the one not given.
+ */
+function affineOf(x: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined): Tensor[] {
+  const channels = x.shape[1];
+  return weight || bias ? [weight ?? constantLike(x, channels, 1), bias ?? constantLike(x, channels, 0)] : [];
+}
+
+/**
+ * A fused normalization's output `out` for input x, recorded with its
+ * backward: `grads` gives the backend's dx, dweight and dbias for an upstream
+ * gradient. `saved` (what only the backward reads) and the constants of
+ * `affine` standing in for an absent weight or bias are disposed at once
+ * when there is no graph.
+ */
+function normOutput(
+  op: string,
+  activation: Activation | null,
+  x: Tensor,
+  out: Storage,
+  [weight, bias]: [Tensor | null | undefined, Tensor | null | undefined],
+  affine: Tensor[],
+  saved: Tensor[],
+  grads: (g: Tensor, where: string) => { dx: Storage; dweight: Storage; dbias: Storage },
+): Tensor {
+  const be = x.backend;
+  const channels = x.shape[1];
+  const [w, b] = affine;
+  const y = record(activation ? `${op}+${activation.op}` : op, new Tensor(out, x.shape), [x, ...affine], (g) => {
+    const { dx, dweight, dbias } = grads(g, `${op} backward`);
+    const dxTensor = new Tensor(dx, x.shape);
+    if (w) return [dxTensor, new Tensor(dweight, [channels]), new Tensor(dbias, [channels])];
+    be.release(dweight);
+    be.release(dbias);
+    return [dxTensor];
   });
   // Without a graph nothing will read these again.
-  if (!out.requiresGrad) {
-    savedMean.dispose();
-    savedVar.dispose();
+  if (!y.requiresGrad) {
+    for (const t of saved) t.dispose();
     if (w && !weight) w.dispose();
     if (b && !bias) b.dispose();
   }
-  return { out, mean, variance };
+  return y;
 }
 
 export interface GroupNormOptions {
@@ -157,29 +186,12 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bia
   const geo = { batch: x.shape[0], channels, spatial: x.size / Math.max(1, x.shape[0] * channels) };
   const be = x.backend;
   for (const t of [weight, bias]) if (t && t.backend !== be) throw new Error(`${op}: input and weight/bias are on different backends`);
-  const affine = weight || bias ? [weight ?? constantLike(x, channels, 1), bias ?? constantLike(x, channels, 0)] : [];
+  const affine = affineOf(x, weight, bias);
   const [w, b] = affine;
   const stats = be.groupNorm(x.storageFor(op), w?.storageFor(op) ?? null, b?.storageFor(op) ?? null, geo, groups, eps, activation);
-  const mean = new Tensor(stats.mean, [geo.batch * groups]);
-  const variance = new Tensor(stats.var, [geo.batch * groups]);
-  const out = record(activation ? `${op}+${activation.op}` : op, new Tensor(stats.out, x.shape), [x, ...affine], (g) => {
-    const where = `${op} backward`;
-    const grads = be.groupNormGrad(
-      g.storageFor(where), x.storageFor(where), mean.storageFor(where), variance.storageFor(where),
-      w?.storageFor(where) ?? null, b?.storageFor(where) ?? null, geo, groups, eps, activation,
-    );
-    const dx = new Tensor(grads.dx, x.shape);
-    if (w) return [dx, new Tensor(grads.dweight, [channels]), new Tensor(grads.dbias, [channels])];
-    be.release(grads.dweight);
-    be.release(grads.dbias);
-    return [dx];
-  });
-  // Without a graph nothing will read these again.
-  if (!out.requiresGrad) {
-    mean.dispose();
-    variance.dispose();
-    if (w && !weight) w.dispose();
-    if (b && !bias) b.dispose();
-  }
-  return out;
+  const saved = [new Tensor(stats.mean, [geo.batch * groups]), new Tensor(stats.var, [geo.batch * groups])];
+  return normOutput(op, activation, x, stats.out, [weight, bias], affine, saved, (g, where) => be.groupNormGrad(
+    g.storageFor(where), x.storageFor(where), saved[0].storageFor(where), saved[1].storageFor(where),
+    w?.storageFor(where) ?? null, b?.storageFor(where) ?? null, geo, groups, eps, activation,
+  ));
 }

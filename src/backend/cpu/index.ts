@@ -258,9 +258,7 @@ export class CpuBackend implements Backend {
     eps: number,
     activation: Activation | null = null,
   ): { out: Storage; mean: Storage; var: Storage } {
-    const result = batchNorm(this.dataOf(x), this.perChannel(weight, geo, 1), this.perChannel(bias, geo, 0), geo, eps);
-    const out = activation ? unary(activation.op, result.out, activation.alpha, 0) : result.out;
-    return { out: this.adopt(out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
+    return this.activated(batchNorm(this.dataOf(x), this.perChannel(weight, geo, 1), this.perChannel(bias, geo, 0), geo, eps), activation);
   }
 
   batchNormGrad(
@@ -285,30 +283,14 @@ export class CpuBackend implements Backend {
   }
 
   groupNorm(
-    x: Storage,
-    weight: Storage | null,
-    bias: Storage | null,
-    geo: NormGeometry,
-    groups: number,
-    eps: number,
-    activation: Activation | null = null,
+    x: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, groups: number, eps: number, activation: Activation | null = null,
   ): { out: Storage; mean: Storage; var: Storage } {
-    const result = groupNorm(this.dataOf(x), this.perChannel(weight, geo, 1), this.perChannel(bias, geo, 0), geo, groups, eps);
-    const out = activation ? unary(activation.op, result.out, activation.alpha, 0) : result.out;
-    return { out: this.adopt(out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
+    return this.activated(groupNorm(this.dataOf(x), this.perChannel(weight, geo, 1), this.perChannel(bias, geo, 0), geo, groups, eps), activation);
   }
 
   groupNormGrad(
-    dy: Storage,
-    x: Storage,
-    mean: Storage,
-    variance: Storage,
-    weight: Storage | null,
-    bias: Storage | null,
-    geo: NormGeometry,
-    groups: number,
-    eps: number,
-    activation: Activation | null = null,
+    dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, bias: Storage | null,
+    geo: NormGeometry, groups: number, eps: number, activation: Activation | null = null,
   ): { dx: Storage; dweight: Storage; dbias: Storage } {
     const w = this.perChannel(weight, geo, 1);
     let g = this.dataOf(dy);
@@ -318,6 +300,12 @@ export class CpuBackend implements Backend {
     }
     const { dx, dweight, dbias } = groupNormGrad(g, this.dataOf(x), this.dataOf(mean), this.dataOf(variance), w, geo, groups, eps);
     return { dx: this.adopt(dx), dweight: this.adopt(dweight), dbias: this.adopt(dbias) };
+  }
+
+  /** A normalization's result as storages, its output through `activation` (a separate step). */
+  private activated(result: { out: Float64Array; mean: Float64Array; var: Float64Array }, activation: Activation | null) {
+    const out = activation ? unary(activation.op, result.out, activation.alpha, 0) : result.out;
+    return { out: this.adopt(out), mean: this.adopt(result.mean), var: this.adopt(result.var) };
   }
 
   /** A per-channel vector's values, or `fill` in every channel where there is none. */

@@ -144,12 +144,7 @@ export function normalized(
 //   x̂ = (x - mean[n, g]) / sqrt(var[n, g] + eps),  out = x̂ · weight[c] + bias[c]
 // x: [N, C, S], weight, bias: [C] -> out: [N, C, S], mean, var: [N·G]
 export function groupNorm(
-  x: Float64Array,
-  weight: Float64Array,
-  bias: Float64Array,
-  geo: NormGeometry,
-  groups: number,
-  eps: number,
+  x: Float64Array, weight: Float64Array, bias: Float64Array, geo: NormGeometry, groups: number, eps: number,
 ): { out: Float64Array; mean: Float64Array; var: Float64Array } {
   const { batch: N, channels: C, spatial: S } = checkGeometry('groupNorm', geo);
   const G = checkGroups('groupNorm', C, groups);
@@ -178,14 +173,8 @@ export function groupNorm(
 //   dx = invstd/M · (M·gw - Σ gw - x̂·Σ(gw·x̂))
 // and per channel over the batch and space: dweight[c] = Σ dy·x̂, dbias[c] = Σ dy.
 export function groupNormGrad(
-  dy: Float64Array,
-  x: Float64Array,
-  mean: Float64Array,
-  variance: Float64Array,
-  weight: Float64Array,
-  geo: NormGeometry,
-  groups: number,
-  eps: number,
+  dy: Float64Array, x: Float64Array, mean: Float64Array, variance: Float64Array, weight: Float64Array,
+  geo: NormGeometry, groups: number, eps: number,
 ): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
   const { batch: N, channels: C, spatial: S } = checkGeometry('groupNormGrad', geo);
   const G = checkGroups('groupNormGrad', C, groups);
