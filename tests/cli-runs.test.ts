@@ -93,7 +93,7 @@ describe('re-running a training command', () => {
     const differs = wgrad([...command, '--steps', '4', '--batch', '4', ...resume]);
     expect(differs.code).toBe(1);
     expect(differs.stderr).toMatch(/--batch 4 differs from the checkpoint's 2 \(.*checkpoint\.safetensors\)/);
-    expect(wgrad([...command, '--steps', '4', '--recipe', 'hinge', ...resume]).stderr).toMatch(/--recipe hinge differs from the checkpoint's ema/);
+    expect(wgrad([...command, '--steps', '4', '--recipe', 'hinge', ...resume]).stderr).toMatch(/--recipe hinge differs from the checkpoint's ema-hinge/);
     expect(wgrad([...command, '--steps', '3', ...resume]).stderr).toMatch(/at step 3; --steps 3 leaves nothing to do/);
     expect(savedStep(out)).toBe(3);
   });

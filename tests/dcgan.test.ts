@@ -97,15 +97,16 @@ describe('DCGAN recipes', () => {
       .toThrow(/upsample must be 'transposed' or 'nearest', got "bilinear"/);
   });
 
-  it('the paper recipe is the published DCGAN; the default samples from the generator\'s average (ema); each other recipe changes what its name says', () => {
-    expect(DEFAULT_DCGAN_RECIPE).toBe('ema');
+  it('the paper recipe is the published DCGAN; the default samples from the generator\'s average and trains with the hinge loss (ema-hinge); each other recipe changes what its name says', () => {
+    expect(DEFAULT_DCGAN_RECIPE).toBe('ema-hinge');
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'hinge', emaDecay: 0.999 });
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'bce', emaDecay: 0 });
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' }).recipe).toBe(DEFAULT_DCGAN_RECIPE);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'ema' }).emaDecay).toBe(0.999);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'nearest' }).upsample).toBe('nearest');
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'spectral-hinge' })).toMatchObject({ discriminatorNorm: 'spectral', loss: 'hinge' });
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper', loss: 'hinge' }).loss).toBe('hinge');
-    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'fancy' })).toThrow(/unknown recipe 'fancy'; valid: paper, ema, nearest, hinge, spectral-hinge/);
+    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'fancy' })).toThrow(/unknown recipe 'fancy'; valid: paper, ema, nearest, hinge, spectral-hinge, ema-hinge/);
     expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', emaDecay: 1 })).toThrow(/emaDecay must be in \[0, 1\), got 1/);
   });
 
