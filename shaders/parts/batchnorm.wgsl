@@ -34,8 +34,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;        // forward, and backward with an activation
+@group(0) @binding(2) var<storage, read> weight: array<f32>;      // batchnorm's backward with an activation: [weight; bias]
+@group(0) @binding(3) var<storage, read> bias: array<f32>;        // forward (batchnorm's backward: see backward_bias)
 @group(0) @binding(4) var<storage, read> dy: array<f32>;          // backward
 @group(0) @binding(5) var<storage, read_write> mean: array<f32>;  // written forward, read backward
 @group(0) @binding(6) var<storage, read_write> variance: array<f32>;
@@ -51,6 +51,13 @@ fn channel_weight(c: u32) -> f32 {
 
 fn channel_bias(c: u32) -> f32 {
   return select(0.0, bias[c], p.affine != 0u);
+}
+
+// The bias as batchnorm's backward reads it (only to recompute z for an
+// activation): after the weight in the weight binding, [weight; bias], so
+// the backward keeps to 8 storage bindings, WebGPU's default limit.
+fn backward_bias(c: u32) -> f32 {
+  return select(0.0, weight[p.channels + c], p.affine != 0u && ACT != 0u);
 }
 
 fn at(c: u32, i: u32) -> u32 {
@@ -83,7 +90,7 @@ fn backward_channel(c: u32, t: u32, lane: u32, size: u32) {
   let invstd = 1.0 / sqrt(variance[c] + p.eps);
   // z as the forward computed it, for f'(z)
   let scale_z = channel_weight(c) / sqrt(variance[c] + p.eps);
-  let shift = channel_bias(c);
+  let shift = backward_bias(c);
   var sums = vec2f(0.0);   // (Σ g, Σ g · x̂)
   for (var i = t; i < count; i += WG) {
     let j = at(c, i);

@@ -225,6 +225,17 @@ export class WebGpuBackend implements Backend {
     return new GpuStorage(this, last.offset + last.size - first.offset, first.buffer, first.offset, first.pack);
   }
 
+  /** One storage holding `parts` one after another, by buffer copies (no dispatch). */
+  private concatenated(parts: Storage[]): Storage {
+    const out = this.alloc(parts.reduce((n, part) => n + part.size, 0));
+    let at = out.offset;
+    for (const part of parts.map((x) => this.own(x))) {
+      this.ctx.copy(part.buffer, part.offset * 4, out.buffer, at * 4, part.size * 4);
+      at += part.size;
+    }
+    return out;
+  }
+
   copy(target: Storage, source: Storage): void {
     const [t, s] = [this.own(target), this.own(source)];
     if (t.size !== s.size) throw new Error(`webgpu: copy of ${s.size} values into a storage of ${t.size}`);
@@ -615,18 +626,20 @@ export class WebGpuBackend implements Backend {
           return grads.dx;
         },
       }));
+      // With an activation the kernel recomputes its input, which needs the bias: it reads
+      // [weight; bias] from the weight binding (8 storage bindings, WebGPU's default limit).
+      const affine = activation && weight && bias ? this.concatenated([weight, bias]) : null;
       this.ctx.dispatch({
         shader: this.withSubgroups('batchnorm'), entry: 'batchnorm_backward',
         params: { ...geo, eps, affine: Number(weight !== null), alpha: activation?.alpha ?? 0 },
         overrides: { WG: wg, ACT: activationNumber(activation) },
         buffers: {
           dy: this.buf(dy), x: this.buf(x), mean: this.buf(mean), variance: this.buf(variance),
-          // the bias only recomputes an activation's input; without one (or without weight and bias) x stands in
-          weight: this.buf(weight ?? x), bias: this.buf(activation && bias ? bias : x),
-          out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
+          weight: this.buf(affine ?? weight ?? x), out: dx.buffer, dweight: dweight.buffer, dbias: dbias.buffer,
         },
         groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis), // a workgroup per channel
       });
+      if (affine) this.release(affine);
     }
     return { dx, dweight, dbias };
   }
