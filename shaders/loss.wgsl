@@ -1,17 +1,26 @@
 // Losses as one kernel each way, where loss.ts would otherwise compose
-// them from five or six elementwise and reduction dispatches.
+// them from three to eight elementwise and reduction dispatches.
 //
-//   bce_with_logits:       out[0] = mean over i of softplus(x[i]) - x[i]·t[i],
-//                          softplus(x) = max(x, 0) + log(1 + e^-|x|) (no overflow);
-//                          one workgroup: each thread folds a strided share
-//                          of the n elements, the WG partial sums meet in a tree
-//   bce_with_logits_grad:  dx[i] = (sigmoid(x[i]) - t[i]) · g[0] / n, one thread an element
+//   loss:         out[0] = Σ_i term(x[i], t[i]) / p.divisor, LOSS picking the term:
+//                   0 bce with logits  softplus(x) − x·t, softplus(x) = max(x, 0) + log(1 + e^−|x|)
+//                   1 squared error    (x − t)²
+//                   2 hinge            max(0, 1 − t·x)         (t = ±1)
+//                   3 Gaussian KL      ½(x² + e^t − t − 1)     (x the mean, t the log-variance)
+//                 one workgroup: each thread folds a strided share of the n
+//                 elements, the partial sums meet in a tree
+//   loss_grad:    out[i] = d term / dx at i · g[0] / p.divisor, one thread an element
+//   kl_grad:      out[i] = x[i] · g[0] / p.divisor, out2[i] = ½(e^t[i] − 1) · g[0] / p.divisor:
+//                 the Gaussian KL's two gradients in one pass
 //
-// A loss is a scalar over a batch (n in the tens to thousands), so one
-// workgroup is enough for the forward. WG must be a power of two.
+// The target is read at i · p.t_stride: stride 0 broadcasts one value (a
+// GAN's "real" or "fake"). A loss is a scalar over a batch (n in the tens
+// to thousands), so one workgroup is enough for the forward. WG must be a
+// power of two.
 
 struct Params {
   n: u32,
+  t_stride: u32,
+  divisor: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,10 +28,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> t: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;   // grad: [1], the loss's gradient
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out2: array<f32>;
 
 override WG: u32 = 64;
+override LOSS: u32 = 0;
 
-var<workgroup> partial: array<f32, WG>;
+// #include workgroup_sum
 
 fn softplus(v: f32) -> f32 {
   return max(v, 0.0) + log(1.0 + exp(-abs(v)));
@@ -34,23 +45,47 @@ fn sigmoid(v: f32) -> f32 {
   return e / (1.0 + e);
 }
 
-@compute @workgroup_size(WG) fn bce_with_logits(@builtin(local_invocation_index) lane: u32) {
-  var acc = 0.0;
-  for (var i = lane; i < p.n; i += WG) {
-    let v = x[i];
-    acc += softplus(v) - v * t[i];
+fn term(v: f32, u: f32) -> f32 {
+  switch LOSS {
+    case 1u: { return (v - u) * (v - u); }
+    case 2u: { return max(0.0, 1.0 - u * v); }
+    case 3u: { return 0.5 * (v * v + exp(u) - u - 1.0); }
+    default: { return softplus(v) - v * u; }
   }
-  partial[lane] = acc;
-  workgroupBarrier();
-  for (var half = WG / 2u; half > 0u; half /= 2u) {
-    if (lane < half) { partial[lane] += partial[lane + half]; }
-    workgroupBarrier();
-  }
-  if (lane == 0u) { out[0] = partial[0] / f32(p.n); }
 }
 
-@compute @workgroup_size(WG) fn bce_with_logits_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
+fn term_grad(v: f32, u: f32) -> f32 {
+  switch LOSS {
+    case 1u: { return 2.0 * (v - u); }
+    case 2u: { return select(0.0, -u, 1.0 - u * v > 0.0); }
+    case 3u: { return v; }
+    default: { return sigmoid(v) - u; }
+  }
+}
+
+@compute @workgroup_size(WG) fn loss(@builtin(local_invocation_index) lane: u32) {
+  var acc = 0.0;
+  for (var i = lane; i < p.n; i += WG) {
+    acc += term(x[i], t[i * p.t_stride]);
+  }
+  let total = workgroup_sum(lane, 0u, 1u, vec2f(acc, 0.0)).x;
+  if (lane == 0u) { out[0] = total / p.divisor; }
+}
+
+fn element(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+@compute @workgroup_size(WG) fn loss_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = element(gid, nwg);
   if (i >= p.n) { return; }
-  out[i] = (sigmoid(x[i]) - t[i]) * g[0] / f32(p.n);
+  out[i] = term_grad(x[i], t[i * p.t_stride]) * g[0] / p.divisor;
+}
+
+@compute @workgroup_size(WG) fn kl_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = element(gid, nwg);
+  if (i >= p.n) { return; }
+  let scale = g[0] / p.divisor;
+  out[i] = x[i] * scale;
+  out2[i] = 0.5 * (exp(t[i]) - 1.0) * scale;
 }

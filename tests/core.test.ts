@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as wg from '../src/node/index';
 import { withBackend } from '../src/runtime';
+import { denoiseStep } from '../src/ops/denoise';
 
 beforeAll(async () => {
   await wg.init({ backend: 'webgpu', seed: 0 });
@@ -39,6 +40,21 @@ describe('bad input names the op and the shapes', () => {
     expect(() => wg.tensor([1, 2, 3, 4, 5, 6], [4, 2])).toThrow(/tensor: 6 values do not fit shape \[4, 2\] \(8 elements\)/);
     expect(() => wg.tensor([[1, 2], [3]])).toThrow(/not rectangular/);
     expect(() => wg.zeros([2, -1])).toThrow(/zeros|full/);
+  });
+  it('losses: a target of another shape, a number target that is not finite, a KL of mismatched halves', () => {
+    const x = wg.zeros([4, 3]);
+    expect(() => wg.F.mseLoss(x, wg.zeros([3, 4]))).toThrow(/mseLoss: input \[4, 3\] and target \[3, 4\] must have the same shape/);
+    expect(() => wg.F.hingeLoss(x, wg.zeros([4]))).toThrow(/hingeLoss: input \[4, 3\] and target \[4\]/);
+    expect(() => wg.F.bceWithLogits(x, Number.NaN)).toThrow(/bceWithLogits: a number target must be finite, got NaN/);
+    expect(() => wg.F.gaussianKl(x, wg.zeros([4, 2]))).toThrow(/gaussianKl: mean \[4, 3\] and logvar \[4, 2\] must have the same shape/);
+    expect(() => wg.F.gaussianKl(wg.zeros([]), wg.zeros([]))).toThrow(/gaussianKl: .* of rank ≥ 1/);
+  });
+  it('a sampler update: ε̂ of the wrong shape, noise missing, a gradient asked for', () => {
+    const xt = wg.zeros([2, 1, 4, 4]);
+    const step = { guidance: null, noiseLevel: 0.5, signalInverse: 1.2, x0Coef: 0.4, xtCoef: 0.6, noiseCoef: 0.1 };
+    expect(() => denoiseStep(xt, wg.zeros([2, 1, 4, 4]), null, step)).toThrow(/denoiseStep: a noise coefficient of 0.1 needs noise of 32 values, got none/);
+    expect(() => denoiseStep(xt, wg.zeros([2, 1, 4, 4]), xt, { ...step, guidance: 2 })).toThrow(/denoiseStep: ε̂ \[2, 1, 4, 4\] for x_t \[2, 1, 4, 4\]; \[4, 1, 4, 4\] expected \(guided\)/);
+    expect(() => denoiseStep(xt, wg.zeros([2, 1, 4, 4], { requiresGrad: true }), xt, step)).toThrow(/denoiseStep: a sampler step takes no gradient/);
   });
   it('reshape to a wrong size', () => {
     expect(() => wg.zeros([2, 3]).reshape(4, 2)).toThrow(/reshape: cannot reshape \[2, 3\] \(6 elements\) into \[4, 2\]/);

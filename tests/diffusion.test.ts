@@ -200,7 +200,8 @@ describe('noise schedules and q(x_t | x_0)', () => {
 });
 
 describe('samplers', () => {
-  it('one DDPM step and one DDIM step (K = T, η = 1) match the float64 posterior given the same ε̂ and noise', async () => {
+  // The update after the net is one kernel (shaders/denoise.wgsl); the reference here is the sampler's maths in float64.
+  it('one DDPM step, one DDIM step (K = T, η = 1) and one DDIM step (η = 0, skipping a timestep) match float64, guided or not', async () => {
     const config = netConfig({ classes: 3 });
     const denoiser: Denoiser = { net: randomizedNet(config), schedule: new NoiseSchedule('cosine', 10) };
     const n = 3;
@@ -209,43 +210,51 @@ describe('samplers', () => {
     const noiseData = normalArray(length);
     const xt = wg.tensor(xtData, [n, 1, 8, 8]);
     const noise = wg.tensor(noiseData, [n, 1, 8, 8]);
-    const conditioning = makeConditioning(denoiser.net, n, [0, 2, 3]);
-    for (const t of [6, 0]) {
-      const features = timestepInput(denoiser.net, [t]);
-      const epsTensor = predictNoise(denoiser.net, xt, features, conditioning);
-      const eps = await epsTensor.toArray();
-      epsTensor.dispose();
-      const ddpm = ddpmStep(denoiser, xt, t, features, conditioning, noise);
-      const ddim = ddimStep(denoiser, xt, t, t - 1, 1, features, conditioning, noise);
-      const [ddpmPrev, ddpmX0, ddimPrev] = await Promise.all([ddpm.prev.toArray(), ddpm.x0.toArray(), ddim.prev.toArray()]);
-      for (const s of [ddpm.prev, ddpm.x0, ddim.prev, ddim.x0, features]) s.dispose();
+    for (const guidance of [1, 2.5]) {
+      const conditioning = makeConditioning(denoiser.net, n, [0, 2, 3], guidance);
+      for (const t of [6, 0]) {
+        const features = timestepInput(denoiser.net, [t]);
+        const epsTensor = predictNoise(denoiser.net, xt, features, conditioning);
+        const eps = await epsTensor.toArray();
+        epsTensor.dispose();
+        const ddpm = ddpmStep(denoiser, xt, t, features, conditioning, noise);
+        const ddim = ddimStep(denoiser, xt, t, t - 1, 1, features, conditioning, noise);
+        const skip = ddimStep(denoiser, xt, t, Math.max(t - 2, -1), 0, features, conditioning, null);
+        const [ddpmPrev, ddpmX0, ddimPrev, skipPrev] = await Promise.all([ddpm.prev, ddpm.x0, ddim.prev, skip.prev].map((s) => s.toArray()));
+        for (const s of [ddpm.prev, ddpm.x0, ddim.prev, ddim.x0, skip.prev, skip.x0, features]) s.dispose();
 
-      // float64 reference
-      const { schedule } = denoiser;
-      const ab = schedule.alphaBar(t);
-      const abPrev = schedule.alphaBar(t - 1);
-      const beta = schedule.betas[t];
-      const meanX0 = (beta * Math.sqrt(abPrev)) / (1 - ab);
-      const meanXt = (Math.sqrt(1 - beta) * (1 - abPrev)) / (1 - ab);
-      const variance = (beta * (1 - abPrev)) / (1 - ab);
-      let clipped = 0;
-      const x0 = new Float64Array(length);
-      const prev = new Float64Array(length);
-      for (let i = 0; i < length; i++) {
-        const raw = (xtData[i] - Math.sqrt(1 - ab) * eps[i]) / Math.sqrt(ab);
-        x0[i] = Math.min(1, Math.max(-1, raw));
-        if (x0[i] !== raw) clipped++;
-        prev[i] = meanX0 * x0[i] + meanXt * xtData[i] + (t > 0 ? Math.sqrt(variance) * noiseData[i] : 0);
+        // float64 reference
+        const { schedule } = denoiser;
+        const ab = schedule.alphaBar(t);
+        const abPrev = schedule.alphaBar(t - 1);
+        const abSkip = schedule.alphaBar(Math.max(t - 2, -1));
+        const beta = schedule.betas[t];
+        const meanX0 = (beta * Math.sqrt(abPrev)) / (1 - ab);
+        const meanXt = (Math.sqrt(1 - beta) * (1 - abPrev)) / (1 - ab);
+        const variance = (beta * (1 - abPrev)) / (1 - ab);
+        let clipped = 0;
+        const x0 = new Float64Array(length);
+        const prev = new Float64Array(length);
+        const skipped = new Float64Array(length);
+        for (let i = 0; i < length; i++) {
+          const raw = (xtData[i] - Math.sqrt(1 - ab) * eps[i]) / Math.sqrt(ab);
+          x0[i] = Math.min(1, Math.max(-1, raw));
+          if (x0[i] !== raw) clipped++;
+          prev[i] = meanX0 * x0[i] + meanXt * xtData[i] + (t > 0 ? Math.sqrt(variance) * noiseData[i] : 0);
+          const epsAgain = (xtData[i] - Math.sqrt(ab) * x0[i]) / Math.sqrt(1 - ab);
+          skipped[i] = Math.sqrt(abSkip) * x0[i] + Math.sqrt(1 - abSkip) * epsAgain;
+        }
+        const errors = { x0: maxAbsDiff(ddpmX0, x0), ddpm: maxAbsDiff(ddpmPrev, prev), ddim: maxAbsDiff(ddimPrev, prev), skip: maxAbsDiff(skipPrev, skipped) };
+        console.log(`guidance ${guidance}, t = ${t}: ${clipped}/${length} x̂_0 clipped; max abs error vs float64: x̂_0 ${errors.x0.toExponential(2)}, ` +
+          `DDPM step ${errors.ddpm.toExponential(2)}, DDIM(K=T, η=1) step ${errors.ddim.toExponential(2)}, DDIM(η=0, to t−2) ${errors.skip.toExponential(2)}`);
+        expect(clipped).toBeGreaterThan(0);
+        expect(errors.x0).toBeLessThan(1e-4);
+        expect(errors.ddpm).toBeLessThan(1e-4);
+        expect(errors.ddim).toBeLessThan(1e-4);
+        expect(errors.skip).toBeLessThan(1e-4);
       }
-      const errors = { x0: maxAbsDiff(ddpmX0, x0), ddpm: maxAbsDiff(ddpmPrev, prev), ddim: maxAbsDiff(ddimPrev, prev) };
-      console.log(`t = ${t}: ${clipped}/${length} x̂_0 clipped; max abs error vs float64: x̂_0 ${errors.x0.toExponential(2)}, ` +
-        `DDPM step ${errors.ddpm.toExponential(2)}, DDIM(K=T, η=1) step ${errors.ddim.toExponential(2)}`);
-      expect(clipped).toBeGreaterThan(0);
-      expect(errors.x0).toBeLessThan(1e-4);
-      expect(errors.ddpm).toBeLessThan(1e-4);
-      expect(errors.ddim).toBeLessThan(1e-4);
+      conditioning.labelEmbedding?.dispose();
     }
-    conditioning.labelEmbedding?.dispose();
     xt.dispose();
     noise.dispose();
     denoiser.net.dispose();

@@ -134,6 +134,12 @@ const cases: GradCase[] = [
   // ---- losses
   b('mseLoss', x([3, 4]), x([3, 4]), (p, q) => F.mseLoss(p, q)),
   b('bceWithLogits, targets in [0, 1]', x([3, 4], -4, 4), x([3, 4], 0, 1), (p, q) => F.bceWithLogits(p, q)),
+  u('bceWithLogits, number target 0', (p) => F.bceWithLogits(p, 0), x([3, 4], -4, 4)),
+  u('mseLoss, number target 0.5', (p) => F.mseLoss(p, 0.5), x([3, 4])),
+  b('hingeLoss, targets of either sign', x([3, 4], -3, 3), x([3, 4], -1.5, 1.5), (p, q) => F.hingeLoss(p, q)),
+  u('hingeLoss, number target -1', (p) => F.hingeLoss(p, -1), x([3, 4], -3, 3)),
+  b('gaussianKl [3, 4]', x([3, 4], -2, 2), x([3, 4], -2, 2), (m, v) => F.gaussianKl(m, v)),
+  b('gaussianKl [4]', x([4], -2, 2), x([4], -2, 2), (m, v) => F.gaussianKl(m, v)),
   b('crossEntropy [4, 5] classes [4]', x([4, 5], -3, 3), classes([4], 5), (p, q) => F.crossEntropy(p, q)),
   b('crossEntropy [2, 3, 2, 2] classes [2, 2, 2]', x([2, 3, 2, 2], -3, 3), classes([2, 2, 2], 3), (p, q) =>
     F.crossEntropy(p, q),
@@ -183,21 +189,30 @@ describe('gradcheck: CPU reference vs central finite differences', () => {
       `${'case'.padEnd(width)}  ok    ${'maxAbs'.padStart(9)}  ${'maxRel'.padStart(9)}\n${lines.join('\n')}\n`);
   });
 
-  it('bceWithLogits (one kernel each way) equals its formula composed from ops, value and both gradients', async () => {
-    const run = (fused: boolean) => wg.scope(() => {
-      const logits = wg.tensor([-40, -3.5, -0.2, 0, 0.7, 5, 35], [7], { requiresGrad: true });
-      const target = wg.tensor([0, 1, 0.3, 0.5, 1, 0, 1], [7], { requiresGrad: true });
-      const loss = fused ? F.bceWithLogits(logits, target) : logits.softplus().sub(logits.mul(target)).mean();
-      loss.mul(1.7).backward();
-      return [loss, logits.grad!, target.grad!].map((t) => wg.keep(t));
+  // Each fused loss against its formula composed from ops (the fallback fusedLoss takes), value and every gradient.
+  const composedLosses: [string, (p: Tensor, q: Tensor) => Tensor, (p: Tensor, q: Tensor) => Tensor, number[]][] = [
+    ['bceWithLogits', (p, q) => F.bceWithLogits(p, q), (p, q) => p.softplus().sub(p.mul(q)).mean(), [0, 1, 0.3, 0.5, 1, 0, 1]],
+    ['mseLoss', (p, q) => F.mseLoss(p, q), (p, q) => p.sub(q).square().mean(), [0.5, -1, 0.3, 2, 1, 0, -0.2]],
+    ['hingeLoss (target without grad)', (p, q) => F.hingeLoss(p, q.detach()), (p, q) => p.mul(q.detach()).neg().add(1).relu().mean(), [1, -1, 1, -1, 1, -1, -1]],
+    ['gaussianKl', (p, q) => F.gaussianKl(p, q), (p, q) => p.square().add(q.exp()).sub(q).sub(1).sum(-1).mean().mul(0.5), [0, 1, 0.3, -0.5, 1, -2, 3]],
+  ];
+  for (const [name, fused, composed, targets] of composedLosses) {
+    it(`${name} (one kernel each way) equals its formula composed from ops, value and both gradients`, async () => {
+      const run = (fn: (p: Tensor, q: Tensor) => Tensor) => wg.scope(() => {
+        const logits = wg.tensor([-40, -3.5, -0.2, 0, 0.7, 5, 35], [7], { requiresGrad: true });
+        const target = wg.tensor(targets, [7], { requiresGrad: true });
+        const loss = fn(logits, target);
+        loss.mul(1.7).backward();
+        return [loss, logits.grad!, target.grad ?? wg.zeros([7])].map((t) => wg.keep(t));
+      });
+      const [f, c] = [run(fused), run(composed)];
+      for (let i = 0; i < 3; i++) {
+        const [a, b] = [await f[i].toFloat64(), await c[i].toFloat64()];
+        for (let j = 0; j < a.length; j++) expect(Math.abs(a[j] - b[j]), `output ${i}, element ${j}`).toBeLessThan(1e-9 * Math.max(1, Math.abs(b[j])));
+      }
+      for (const t of [...f, ...c]) t.dispose();
     });
-    const [fused, composed] = [run(true), run(false)];
-    for (let i = 0; i < 3; i++) {
-      const [f, c] = [await fused[i].toFloat64(), await composed[i].toFloat64()];
-      for (let j = 0; j < f.length; j++) expect(Math.abs(f[j] - c[j]), `output ${i}, element ${j}`).toBeLessThan(1e-12);
-    }
-    for (const t of [...fused, ...composed]) t.dispose();
-  });
+  }
 
   it('catches a wrong gradient (sanity check of the check)', async () => {
     // value t, gradient 2 (detach hides one t from autograd)

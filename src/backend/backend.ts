@@ -23,6 +23,32 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'eq';
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 
+/**
+ * The per-element terms of the fused losses (shaders/loss.wgsl), x the
+ * input and t the target:
+ *   bce         softplus(x) − x·t   (binary cross-entropy on logits)
+ *   mse         (x − t)²
+ *   hinge       max(0, 1 − t·x)     (t = ±1)
+ *   gaussianKl  ½(x² + e^t − t − 1) (x a mean, t a log-variance: KL(N(x, e^t) ‖ N(0, 1)))
+ */
+export type LossKind = 'bce' | 'mse' | 'hinge' | 'gaussianKl';
+
+/**
+ * The coefficients of one diffusion sampler step (shaders/denoise.wgsl), per
+ * element:
+ *   ε̂    = eps, or with guidance (eps twice as long: labelled, then unlabelled) u + guidance·(c − u)
+ *   x̂_0  = clamp((x_t − noiseLevel·ε̂)·signalInverse, −1, 1)
+ *   prev = x0Coef·x̂_0 + xtCoef·x_t + noiseCoef·noise   (noiseCoef 0: no noise read)
+ */
+export interface DenoiseStep {
+  guidance: number | null;
+  noiseLevel: number;
+  signalInverse: number;
+  x0Coef: number;
+  xtCoef: number;
+  noiseCoef: number;
+}
+
 export interface Storage {
   readonly backend: Backend;
   /** number of elements */
@@ -39,6 +65,15 @@ export interface Pack {
   whole: Storage;
   slices: Storage[];
   offsets: number[];
+}
+
+/** A denoiseStep's sizes: eps n values (2n with guidance), noise n when its coefficient is not 0. */
+export function checkDenoise(n: number, epsSize: number, noiseSize: number | null, step: DenoiseStep): void {
+  const want = step.guidance === null ? n : 2 * n;
+  if (epsSize !== want) throw new Error(`denoiseStep: eps holds ${epsSize} values for ${n} pixels; ${want} expected${step.guidance === null ? '' : ' (guided: labelled, then unlabelled)'}`);
+  if (step.noiseCoef !== 0 && noiseSize !== n) {
+    throw new Error(`denoiseStep: a noise coefficient of ${step.noiseCoef} needs noise of ${n} values, got ${noiseSize ?? 'none'}`);
+  }
 }
 
 /** Where each of `sizes` starts in a pack: one after another, each at a multiple of `align` elements. */
@@ -232,10 +267,15 @@ export interface Backend {
   matmul(a: Storage, b: Storage, args: MatmulArgs): Storage;
   // softmax (or log-softmax) of each row               x: [rows, cols] -> out: [rows, cols]
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage;
-  // binary cross-entropy on logits, mean over n elements (n ≥ 1)   x, target: [n] -> out: [1]
-  bceWithLogits(x: Storage, target: Storage): Storage;
-  // its gradient with respect to x                      x, target: [n], grad: [1] -> dx: [n]
-  bceWithLogitsGrad(x: Storage, target: Storage, grad: Storage): Storage;
+  // Σ_i term(x[i], target[i]) / divisor (see LossKind; n ≥ 1)   x: [n], target: [n] or [1] -> out: [1]
+  loss(kind: LossKind, x: Storage, target: Storage, divisor: number): Storage;
+  // its gradient with respect to x                      x: [n], target: [n] or [1], grad: [1] -> dx: [n]
+  lossGrad(kind: LossKind, x: Storage, target: Storage, grad: Storage, divisor: number): Storage;
+  // the Gaussian KL's gradients, both in one pass       mean, logvar: [n], grad: [1] -> each [n]
+  gaussianKlGrad(mean: Storage, logvar: Storage, grad: Storage, divisor: number): { mean: Storage; logvar: Storage };
+  // one diffusion sampler step after the net (see DenoiseStep)   xt: [n], eps: [n] ([2n] guided), noise: [n] or null
+  // -> prev, x0: [n]
+  denoiseStep(xt: Storage, eps: Storage, noise: Storage | null, step: DenoiseStep): { prev: Storage; x0: Storage };
 
   // ---- convolution (see ConvGeometry). A transposed conv's forward is
   // conv2dInputGrad, its backward conv2d and conv2dWeightGrad.

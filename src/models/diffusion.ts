@@ -16,6 +16,8 @@
 //
 // The schedule lives on the CPU in float64; per-example coefficients are
 // gathered there and uploaded, so nothing on the device indexes by t.
+// A sampler step is the U-Net and then one kernel for the rest (guidance,
+// x̂_0, the update: shaders/denoise.wgsl, through ops/denoise.ts).
 // Samplers run under noGrad, each step in a scope, so a step leaves nothing
 // behind but x_{t−1}: the buffer pool serves every step from the buffers the
 // step before released.
@@ -24,6 +26,7 @@ import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
 import { randn, refillRandn, tensor } from '../ops/creation';
 import { mseLoss } from '../ops/loss';
+import { denoiseStep } from '../ops/denoise';
 import { getRandomState, seed as seedStream, setRandomState } from '../random';
 import { UNet, timeFeatureSize, timestepFeatures } from './unet';
 
@@ -190,25 +193,31 @@ export function makeConditioning(net: UNet, n: number, labels?: ArrayLike<number
   return { n, guidance: guided ? guidance : 1, labelEmbedding: keep(embedding) };
 }
 
-/** ε̂ for x [n, C, s, s] at one timestep, given its features row [1, F] (no grad). */
-export function predictNoise(net: UNet, x: Tensor, features: Tensor, conditioning: Conditioning): Tensor {
+/**
+ * The net's ε̂ for x [n, C, s, s] at one timestep, given its features row
+ * [1, F] (no grad): [n, C, s, s], or with guidance [2n, C, s, s], the
+ * labelled batch then the unlabelled one, for denoiseStep to mix.
+ */
+function netNoise(net: UNet, x: Tensor, features: Tensor, conditioning: Conditioning): Tensor {
   return noGrad(() => {
     const { n, guidance, labelEmbedding } = conditioning;
     const doubled = guidance !== 1;
-    const rows = doubled ? 2 * n : n;
-    let embedding = net.timeMlp.forward(features.expand([rows, features.shape[1]]));
+    let embedding = net.timeMlp.forward(features.expand([doubled ? 2 * n : n, features.shape[1]]));
     if (labelEmbedding) embedding = embedding.add(labelEmbedding);
-    if (!doubled) return net.forwardEmbedded(x, embedding);
-    const both = net.forwardEmbedded(concat([x, x]), embedding);
-    const conditional = both.slice(0, 0, n);
-    const unconditional = both.slice(0, n, 2 * n);
-    return unconditional.add(conditional.sub(unconditional).mul(guidance));
+    return net.forwardEmbedded(doubled ? concat([x, x]) : x, embedding);
   });
 }
 
-/** x̂_0 = (x_t − √(1 − ᾱ_t) ε̂) / √ᾱ_t, clipped to [−1, 1], the data's range (both samplers do this). */
-function predictX0(xt: Tensor, eps: Tensor, alphaBar: number): Tensor {
-  return xt.sub(eps.mul(Math.sqrt(1 - alphaBar))).mul(1 / Math.sqrt(alphaBar)).clamp(-1, 1);
+/** ε̂ for x [n, C, s, s] at one timestep, given its features row [1, F] (no grad), guidance mixed in. */
+export function predictNoise(net: UNet, x: Tensor, features: Tensor, conditioning: Conditioning): Tensor {
+  return noGrad(() => {
+    const { n, guidance } = conditioning;
+    const eps = netNoise(net, x, features, conditioning);
+    if (guidance === 1) return eps;
+    const conditional = eps.slice(0, 0, n);
+    const unconditional = eps.slice(0, n, 2 * n);
+    return unconditional.add(conditional.sub(unconditional).mul(guidance));
+  });
 }
 
 export interface StepResult {
@@ -219,48 +228,50 @@ export interface StepResult {
 }
 
 /**
+ * The update after the net, one kernel (ops/denoise.ts): guidance mixed in,
+ * x̂_0 = (x_t − √(1 − ᾱ_t) ε̂) / √ᾱ_t clipped to [−1, 1], the data's range
+ * (both samplers do this), and x_prev = x0Coef·x̂_0 + xtCoef·x_t + noiseCoef·noise.
+ */
+function update(
+  denoiser: Denoiser, xt: Tensor, t: number, features: Tensor, conditioning: Conditioning,
+  noise: Tensor | null, [x0Coef, xtCoef, noiseCoef]: [number, number, number],
+): StepResult {
+  const alphaBar = denoiser.schedule.alphaBar(t);
+  return noGrad(() => denoiseStep(xt, netNoise(denoiser.net, xt, features, conditioning), noiseCoef === 0 ? null : noise, {
+    guidance: conditioning.guidance === 1 ? null : conditioning.guidance,
+    noiseLevel: Math.sqrt(1 - alphaBar), signalInverse: 1 / Math.sqrt(alphaBar), x0Coef, xtCoef, noiseCoef,
+  }));
+}
+
+/**
  * One ancestral DDPM step from x_t: x_{t−1} = μ̃_t(x_t, x̂_0) + √β̃_t · noise
  * (no noise at t = 0). `noise` [n, C, s, s] is needed when t > 0.
  */
 export function ddpmStep(denoiser: Denoiser, xt: Tensor, t: number, features: Tensor, conditioning: Conditioning, noise: Tensor | null): StepResult {
-  const { net, schedule } = denoiser;
-  return noGrad(() => {
-    const eps = predictNoise(net, xt, features, conditioning);
-    const x0 = predictX0(xt, eps, schedule.alphaBar(t));
-    const { x0Coef, xtCoef, variance } = schedule.posterior(t);
-    let prev = x0.mul(x0Coef).add(xt.mul(xtCoef));
-    if (t > 0) {
-      if (!noise) throw new Error(`ddpmStep: step ${t} > 0 needs noise`);
-      prev = prev.add(noise.mul(Math.sqrt(variance)));
-    }
-    return { prev, x0 };
-  });
+  if (t > 0 && !noise) throw new Error(`ddpmStep: step ${t} > 0 needs noise`);
+  const { x0Coef, xtCoef, variance } = denoiser.schedule.posterior(t);
+  return update(denoiser, xt, t, features, conditioning, noise, [x0Coef, xtCoef, t > 0 ? Math.sqrt(variance) : 0]);
 }
 
 /**
- * One DDIM step from x_t to x_{tPrev} (tPrev = −1: the last step, onto x̂_0).
- * ε̂ is re-derived from the clipped x̂_0, so x_t, x̂_0 and ε̂ stay consistent
- * (as guided-diffusion does); with tPrev = t − 1 and η = 1 the update is
- * then exactly DDPM's posterior. `noise` is needed when σ > 0.
+ * One DDIM step from x_t to x_{tPrev} (tPrev = −1: the last step, onto x̂_0):
+ * x_prev = √ᾱ_prev x̂_0 + k ε̂' + σ noise, k = √(1 − ᾱ_prev − σ²), with ε̂'
+ * = (x_t − √ᾱ_t x̂_0) / √(1 − ᾱ_t) re-derived from the clipped x̂_0, so x_t,
+ * x̂_0 and ε̂ stay consistent (as guided-diffusion does); with tPrev = t − 1
+ * and η = 1 the update is then exactly DDPM's posterior. Written as
+ * coefficients of x̂_0 and x_t for the kernel. `noise` is needed when σ > 0.
  */
 export function ddimStep(
   denoiser: Denoiser, xt: Tensor, t: number, tPrev: number, eta: number, features: Tensor, conditioning: Conditioning, noise: Tensor | null,
 ): StepResult {
-  const { net, schedule } = denoiser;
+  const { schedule } = denoiser;
   if (!(tPrev < t)) throw new Error(`ddimStep: the next timestep ${tPrev} must come before ${t}`);
-  return noGrad(() => {
-    const ab = schedule.alphaBar(t);
-    const abPrev = schedule.alphaBar(tPrev);
-    const x0 = predictX0(xt, predictNoise(net, xt, features, conditioning), ab);
-    const eps = xt.sub(x0.mul(Math.sqrt(ab))).mul(1 / Math.sqrt(1 - ab));
-    const sigma = ddimSigma(ab, abPrev, eta);
-    let prev = x0.mul(Math.sqrt(abPrev)).add(eps.mul(Math.sqrt(Math.max(0, 1 - abPrev - sigma * sigma))));
-    if (sigma > 0) {
-      if (!noise) throw new Error(`ddimStep: σ = ${sigma} > 0 needs noise`);
-      prev = prev.add(noise.mul(sigma));
-    }
-    return { prev, x0 };
-  });
+  const ab = schedule.alphaBar(t);
+  const abPrev = schedule.alphaBar(tPrev);
+  const sigma = ddimSigma(ab, abPrev, eta);
+  if (sigma > 0 && !noise) throw new Error(`ddimStep: σ = ${sigma} > 0 needs noise`);
+  const k = Math.sqrt(Math.max(0, 1 - abPrev - sigma * sigma)) / Math.sqrt(1 - ab);
+  return update(denoiser, xt, t, features, conditioning, noise, [Math.sqrt(abPrev) - k * Math.sqrt(ab), k, sigma]);
 }
 
 export interface SampleOptions {

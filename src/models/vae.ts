@@ -18,7 +18,7 @@
 // background's level). Weights keep PyTorch's default initialization.
 import type { Tensor } from '../tensor';
 import { randn } from '../ops/creation';
-import { bceWithLogits, mseLoss } from '../ops/loss';
+import { bceWithLogits, gaussianKl, mseLoss } from '../ops/loss';
 import { Module, Sequential } from '../nn/module';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Unflatten } from '../nn/layers';
 
@@ -171,6 +171,6 @@ export function vaeLossTerms(
   const recon = reconstruction === 'bce'
     ? bceWithLogits(logits, x.add(1).mul(0.5)).mul(pixels)
     : mseLoss(logitsToImages(logits), x).mul(pixels);
-  const kl = mean.square().add(logvar.exp()).sub(logvar).sub(1).sum(1).mean().mul(0.5);
+  const kl = gaussianKl(mean, logvar);
   return { recon, kl };
 }

@@ -4,7 +4,7 @@ import { matmulRaw } from './matmul';
 import { record } from '../autograd';
 import { uniformArray } from '../random';
 export { softmax, logSoftmax } from './softmax';
-export { mseLoss, bceWithLogits, crossEntropy } from './loss';
+export { mseLoss, bceWithLogits, hingeLoss, gaussianKl, crossEntropy } from './loss';
 export { conv2d, convTranspose2d } from './conv';
 export type { Conv2dOptions, ConvTranspose2dOptions, Padding, Pair } from './conv';
 export { maxPool2d, avgPool2d, upsampleNearest } from './pool';

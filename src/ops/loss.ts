@@ -1,38 +1,102 @@
-// Losses, each the mean over all elements (PyTorch's reduction='mean'):
-// composed from differentiable ops so their gradients come for free, except
-// bceWithLogits, one kernel each way.
+// Losses, each the mean over all elements (PyTorch's reduction='mean'; the
+// Gaussian KL sums over the last dim first): mseLoss, bceWithLogits,
+// hingeLoss and gaussianKl are one kernel each way (shaders/loss.wgsl);
+// crossEntropy is composed from differentiable ops.
+import type { LossKind } from '../backend/backend';
 import { Tensor, shapeString } from '../tensor';
 import { record } from '../autograd';
 import { rangeOn } from './creation';
 import { logSoftmax } from './softmax';
 import { checkIndices } from './index-check';
 
-function sameShape(op: string, a: Tensor, b: Tensor): void {
-  if (a.shape.join() !== b.shape.join()) {
-    throw new Error(`${op}: input ${shapeString(a.shape)} and target ${shapeString(b.shape)} must have the same shape`);
+/** A loss's target: a tensor of the input's shape, or one number standing for every element. */
+export type LossTarget = Tensor | number;
+
+function checkTarget(op: string, input: Tensor, target: LossTarget): void {
+  if (typeof target === 'number') {
+    if (!Number.isFinite(target)) throw new Error(`${op}: a number target must be finite, got ${target}`);
+  } else if (input.shape.join() !== target.shape.join()) {
+    throw new Error(`${op}: input ${shapeString(input.shape)} and target ${shapeString(target.shape)} must have the same shape`);
   }
 }
 
-export function mseLoss(pred: Tensor, target: Tensor): Tensor {
-  sameShape('mseLoss', pred, target);
-  return pred.sub(target).square().mean();
+/**
+ * A loss of one kernel forward and one backward (the backend's `loss` and
+ * `lossGrad`): Σ term(input, target) / divisor. `composed` is the same
+ * formula from differentiable ops, taken where the kernel does not serve:
+ * an empty input, a target on another backend, or a target that needs a
+ * gradient `targetGrad` does not give.
+ */
+function fusedLoss(
+  op: string,
+  kind: LossKind,
+  input: Tensor,
+  target: LossTarget,
+  composed: () => Tensor,
+  targetGrad: ((g: Tensor, dx: () => Tensor) => Tensor) | null,
+): Tensor {
+  checkTarget(op, input, target);
+  const given = typeof target === 'number' ? null : target;
+  if (input.size === 0 || (given && given.backend !== input.backend) || (given?.requiresGrad && !targetGrad)) return composed();
+  const be = input.backend;
+  const t = given ?? new Tensor(be.fromArray([target as number]), [1]);
+  const divisor = input.size;
+  const loss = new Tensor(be.loss(kind, input.storageFor(op), t.storageFor(op), divisor), []);
+  return record(op, loss, [input, t], (g) => {
+    const dx = () => new Tensor(be.lossGrad(kind, input.storageFor(op), t.storageFor(op), g.storageFor(op), divisor), input.shape);
+    const dInput = input.requiresGrad ? dx() : null;
+    return [dInput, t.requiresGrad ? targetGrad!(g, () => dInput ?? dx()) : null];
+  });
+}
+
+/** mean((input − target)²): one kernel each way. */
+export function mseLoss(input: Tensor, target: LossTarget): Tensor {
+  return fusedLoss('mseLoss', 'mse', input, target, () => input.sub(target).square().mean(), (_g, dx) => dx().neg());
 }
 
 /**
- * Binary cross-entropy on logits: mean(softplus(x) - x·t), stable for any x.
- * One kernel forward and one backward (the backend's bceWithLogits), not the
- * six dispatches the composed formula takes; a target that needs a gradient
- * gets -x·g/n, composed.
+ * Binary cross-entropy on logits: mean(softplus(x) − x·t), stable for any x.
+ * One kernel forward and one backward, not the six dispatches the composed
+ * formula takes; a target that needs a gradient gets −x·g/n, composed.
  */
-export function bceWithLogits(logits: Tensor, target: Tensor): Tensor {
-  const op = 'bceWithLogits';
-  sameShape(op, logits, target);
-  if (logits.size === 0 || target.backend !== logits.backend) return logits.softplus().sub(logits.mul(target)).mean();
-  const loss = new Tensor(logits.backend.bceWithLogits(logits.storageFor(op), target.storageFor(op)), []);
-  return record(op, loss, [logits, target], (g) => [
-    logits.requiresGrad ? new Tensor(logits.backend.bceWithLogitsGrad(logits.storageFor(op), target.storageFor(op), g.storageFor(op)), logits.shape) : null,
-    target.requiresGrad ? logits.mul(g).mul(-1 / logits.size) : null,
-  ]);
+export function bceWithLogits(logits: Tensor, target: LossTarget): Tensor {
+  return fusedLoss(
+    'bceWithLogits', 'bce', logits, target,
+    () => logits.softplus().sub(logits.mul(target)).mean(),
+    (g) => logits.mul(g).mul(-1 / logits.size),
+  );
+}
+
+/**
+ * The hinge loss mean(max(0, 1 − t·x)), targets ±1 (a GAN discriminator's:
+ * 1 for real, −1 for generated). One kernel each way; a target that needs a
+ * gradient takes the composed formula.
+ */
+export function hingeLoss(input: Tensor, target: LossTarget): Tensor {
+  const composed = () => (typeof target === 'number' ? input.mul(-target) : input.mul(target).neg()).add(1).relu().mean();
+  return fusedLoss('hingeLoss', 'hinge', input, target, composed, null);
+}
+
+/**
+ * KL(N(mean, e^logvar) ‖ N(0, 1)) = ½ Σ (mean² + e^logvar − logvar − 1),
+ * summed over the last dim (a VAE's latent) and averaged over the others
+ * (the batch): one kernel forward, one for both gradients.
+ */
+export function gaussianKl(mean: Tensor, logvar: Tensor): Tensor {
+  const op = 'gaussianKl';
+  if (mean.rank === 0 || mean.shape.join() !== logvar.shape.join()) {
+    throw new Error(`${op}: mean ${shapeString(mean.shape)} and logvar ${shapeString(logvar.shape)} must have the same shape, of rank ≥ 1`);
+  }
+  const rows = mean.size / mean.shape[mean.rank - 1];
+  if (mean.size === 0 || logvar.backend !== mean.backend) {
+    return mean.square().add(logvar.exp()).sub(logvar).sub(1).sum(-1).mean().mul(0.5);
+  }
+  const be = mean.backend;
+  const kl = new Tensor(be.loss('gaussianKl', mean.storageFor(op), logvar.storageFor(op), rows), []);
+  return record(op, kl, [mean, logvar], (g) => {
+    const grads = be.gaussianKlGrad(mean.storageFor(op), logvar.storageFor(op), g.storageFor(op), rows);
+    return [new Tensor(grads.mean, mean.shape), new Tensor(grads.logvar, logvar.shape)];
+  });
 }
 
 /**

@@ -16,8 +16,8 @@
 import { Tensor, scope, keep, liveTensorCount } from '../tensor';
 import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
-import { full, randn } from '../ops/creation';
-import { bceWithLogits } from '../ops/loss';
+import { randn } from '../ops/creation';
+import { bceWithLogits, hingeLoss } from '../ops/loss';
 import { seed } from '../random';
 import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
 import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName, type DiscriminatorNorm, type GeneratorUpsample } from '../models/dcgan';
@@ -162,13 +162,13 @@ function checkTrainConfig(config: DcganTrainConfig): void {
 
 /** D's loss on real and fake logits [n], and G's on the logits of its fakes. */
 export function discriminatorLoss(loss: DcganLoss, realLogits: Tensor, fakeLogits: Tensor): Tensor {
-  if (loss === 'hinge') return realLogits.neg().add(1).relu().mean().add(fakeLogits.add(1).relu().mean());
-  return bceWithLogits(realLogits, full(realLogits.shape, 1)).add(bceWithLogits(fakeLogits, full(fakeLogits.shape, 0)));
+  if (loss === 'hinge') return hingeLoss(realLogits, 1).add(hingeLoss(fakeLogits, -1));
+  return bceWithLogits(realLogits, 1).add(bceWithLogits(fakeLogits, 0));
 }
 
 export function generatorLoss(loss: DcganLoss, fakeLogits: Tensor): Tensor {
   if (loss === 'hinge') return fakeLogits.mean().neg();
-  return bceWithLogits(fakeLogits, full(fakeLogits.shape, 1));
+  return bceWithLogits(fakeLogits, 1);
 }
 
 export class DcganTrainer {

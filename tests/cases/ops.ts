@@ -10,6 +10,7 @@ import * as wg from '../../src/index';
 import type { Tensor } from '../../src/index';
 import type { Case } from './types';
 import { opCase, type InputSpec } from './compare';
+import { denoiseStep, type DenoiseStep } from '../../src/ops/denoise';
 
 const F = wg.F;
 
@@ -241,6 +242,25 @@ const softmaxes: Case[] = [
   sm('logSoftmax, logits up to ±50', [4, 33], (t) => F.logSoftmax(t, -1), -50, 50),
 ];
 
+// ---------------------------------------------------------------- a diffusion sampler's update (no gradient)
+const still = (shape: number[], low = -1, high = 1): InputSpec => ({ shape, low, high, grad: false });
+const update = (name: string, inputs: InputSpec[], step: DenoiseStep, withNoise: boolean): Case =>
+  opCase(`denoiseStep ${name}`, {
+    inputs,
+    fn: (xt, eps, noise) => {
+      const { prev, x0 } = denoiseStep(xt, eps, withNoise ? noise : null, step);
+      return wg.concat([prev, x0]);
+    },
+  });
+const sampler: Case[] = [
+  update('[2, 3, 7, 5] with noise (x̂_0 clipped in places)', [still([2, 3, 7, 5], -2, 2), still([2, 3, 7, 5]), still([2, 3, 7, 5])],
+    { guidance: null, noiseLevel: 0.6, signalInverse: 1.25, x0Coef: 0.3, xtCoef: 0.7, noiseCoef: 0.2 }, true),
+  update('[3, 1, 8, 8] guided (ε̂ [6, 1, 8, 8]), no noise', [still([3, 1, 8, 8], -2, 2), still([6, 1, 8, 8]), still([3, 1, 8, 8])],
+    { guidance: 3, noiseLevel: 0.9, signalInverse: 2.3, x0Coef: 0.5, xtCoef: 0.45, noiseCoef: 0 }, false),
+  update('[1, 129] guided with noise', [still([1, 129], -2, 2), still([2, 129]), still([1, 129])],
+    { guidance: 0.5, noiseLevel: 0.1, signalInverse: 1.01, x0Coef: 0.9, xtCoef: 0.05, noiseCoef: 0.3 }, true),
+];
+
 // ---------------------------------------------------------------- losses, dropout
 const losses: Case[] = [
   opCase('mseLoss [7, 33]', { inputs: [x([7, 33]), x([7, 33])], fn: (p, t) => F.mseLoss(p, t) }),
@@ -257,6 +277,28 @@ const losses: Case[] = [
     inputs: [x([3, 1000], -100, 100), { shape: [3, 1000], low: 0, high: 2, integers: true, grad: false }],
     fn: (l, t) => F.bceWithLogits(l, t),
   }),
+  opCase('bceWithLogits [65], number target 1 (one value for all)', { inputs: [x([65], -6, 6)], fn: (l) => F.bceWithLogits(l, 1) }),
+  opCase('mseLoss [129], number target -0.25', { inputs: [x([129])], fn: (p) => F.mseLoss(p, -0.25) }),
+  opCase('mseLoss [3, 1000] (many elements a thread), target without grad', {
+    inputs: [x([3, 1000], -3, 3), { shape: [3, 1000], low: -1, high: 1, grad: false }],
+    fn: (p, t) => F.mseLoss(p, t),
+  }),
+  opCase('hingeLoss [7, 33], ±1 targets (both sides of the hinge)', {
+    inputs: [x([7, 33], -3, 3), classes([7, 33], 2)],
+    fn: (l, c) => F.hingeLoss(l, c.mul(2).sub(1)),
+  }),
+  opCase('hingeLoss [129], number target 1 (a discriminator on real images)', { inputs: [x([129], -3, 3)], fn: (l) => F.hingeLoss(l, 1) }),
+  opCase('hingeLoss [1], number target -1', { inputs: [x([1], -3, 3)], fn: (l) => F.hingeLoss(l, -1) }),
+  opCase('hingeLoss [2, 600], target needing a gradient (composed)', {
+    inputs: [x([2, 600], -3, 3), x([2, 600])],
+    fn: (l, t) => F.hingeLoss(l, t),
+  }),
+  opCase('gaussianKl [7, 33] (a VAE latent of 33)', { inputs: [x([7, 33], -2, 2), x([7, 33], -3, 2)], fn: (m, v) => F.gaussianKl(m, v) }),
+  opCase('gaussianKl [2, 3, 129], logvar without grad', {
+    inputs: [x([2, 3, 129], -2, 2), { shape: [2, 3, 129], low: -3, high: 2, grad: false }],
+    fn: (m, v) => F.gaussianKl(m, v),
+  }),
+  opCase('gaussianKl [5] (one row)', { inputs: [x([5], -2, 2), x([5], -3, 2)], fn: (m, v) => F.gaussianKl(m, v) }),
   opCase('crossEntropy [7, 5] classes [7]', {
     inputs: [x([7, 5], -3, 3), classes([7], 5)],
     fn: (l, c) => F.crossEntropy(l, c),
@@ -292,5 +334,6 @@ export const opCases: Case[] = [
   ...shapeOps,
   ...reductions,
   ...softmaxes,
+  ...sampler,
   ...losses,
 ];

@@ -12,6 +12,8 @@ import type {
   BackendMemory,
   BinaryOp,
   ConvGeometry,
+  DenoiseStep,
+  LossKind,
   MatmulArgs,
   NormGeometry,
   PoolGeometry,
@@ -31,7 +33,8 @@ import { batchNorm, batchNormGrad, epilogueGrad, groupNorm, groupNormGrad, norma
 import { avgPool2d, avgPool2dGrad, maxPool2d, maxPool2dGrad } from './pool';
 import { reduce } from './reduce';
 import { softmax } from './softmax';
-import { bceWithLogits, bceWithLogitsGrad } from './loss';
+import { gaussianKlLogvarGrad, loss, lossGrad } from './loss';
+import { denoiseStep } from './denoise';
 import { adamStep, adamStepPacked, emaStep, runningStatsStep, sgdStep } from './optim';
 
 const BYTES_PER_ELEMENT = Float64Array.BYTES_PER_ELEMENT;
@@ -169,12 +172,25 @@ export class CpuBackend implements Backend {
     return this.adopt(softmax(this.dataOf(x), rows, cols, log));
   }
 
-  bceWithLogits(x: Storage, target: Storage): Storage {
-    return this.adopt(bceWithLogits(this.dataOf(x), this.dataOf(target)));
+  loss(kind: LossKind, x: Storage, target: Storage, divisor: number): Storage {
+    return this.adopt(loss(kind, this.dataOf(x), this.dataOf(target), divisor));
   }
 
-  bceWithLogitsGrad(x: Storage, target: Storage, grad: Storage): Storage {
-    return this.adopt(bceWithLogitsGrad(this.dataOf(x), this.dataOf(target), this.dataOf(grad)[0]));
+  lossGrad(kind: LossKind, x: Storage, target: Storage, grad: Storage, divisor: number): Storage {
+    return this.adopt(lossGrad(kind, this.dataOf(x), this.dataOf(target), this.dataOf(grad)[0], divisor));
+  }
+
+  gaussianKlGrad(mean: Storage, logvar: Storage, grad: Storage, divisor: number): { mean: Storage; logvar: Storage } {
+    const g = this.dataOf(grad)[0];
+    return {
+      mean: this.adopt(lossGrad('gaussianKl', this.dataOf(mean), this.dataOf(logvar), g, divisor)),
+      logvar: this.adopt(gaussianKlLogvarGrad(this.dataOf(logvar), g, divisor)),
+    };
+  }
+
+  denoiseStep(xt: Storage, eps: Storage, noise: Storage | null, step: DenoiseStep): { prev: Storage; x0: Storage } {
+    const { prev, x0 } = denoiseStep(this.dataOf(xt), this.dataOf(eps), noise ? this.dataOf(noise) : null, step);
+    return { prev: this.adopt(prev), x0: this.adopt(x0) };
   }
 
   sgdStep(param: Storage, grad: Storage, momentum: Storage | null, args: SgdStep): void {

@@ -2,10 +2,10 @@
 // kernel in shaders/, recorded into the context's command encoder. Storages
 // are float32 buffers from the pool.
 import type {
-  Activation, AdamStep, Backend, Epilogue, BackendMemory, BinaryOp, ConvGeometry, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
+  Activation, AdamStep, Backend, Epilogue, BackendMemory, BinaryOp, ConvGeometry, DenoiseStep, LossKind, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
-import { epilogueTakes, packOffsets } from '../backend';
+import { checkDenoise, epilogueTakes, packOffsets } from '../backend';
 import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
 import type { Overrides } from './pipelines';
@@ -37,6 +37,9 @@ function checkRank(op: string, shape: number[]): void {
 
 /** The override ACT of shaders/parts/activation.wgsl: which activation a fused kernel applies (0 none). */
 const ACTIVATION_NUMBER: Record<Activation['op'], number> = { relu: 1, leakyRelu: 2, tanh: 3, sigmoid: 4, silu: 5 };
+
+/** loss.wgsl's LOSS override for each kind. */
+const LOSS_NUMBERS: Record<LossKind, number> = { bce: 0, mse: 1, hinge: 2, gaussianKl: 3 };
 
 function activationNumber(activation: Activation | null): number {
   return activation ? ACTIVATION_NUMBER[activation.op] : 0;
@@ -402,23 +405,57 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  bceWithLogits(x: Storage, target: Storage): Storage {
+  /** shaders/loss.wgsl: one workgroup folds the n terms. */
+  loss(kind: LossKind, x: Storage, target: Storage, divisor: number): Storage {
     const out = this.alloc(1);
     this.ctx.dispatch({
-      shader: 'loss', entry: 'bce_with_logits', params: { n: x.size },
+      shader: 'loss', entry: 'loss', overrides: { LOSS: LOSS_NUMBERS[kind] }, params: this.lossParams(x, target, divisor),
       buffers: { x: this.buf(x), t: this.buf(target), out: out.buffer }, groups: [1, 1, 1],
     });
     return out;
   }
 
-  bceWithLogitsGrad(x: Storage, target: Storage, grad: Storage): Storage {
+  lossGrad(kind: LossKind, x: Storage, target: Storage, grad: Storage, divisor: number): Storage {
     const out = this.alloc(x.size);
     this.ctx.dispatch({
-      shader: 'loss', entry: 'bce_with_logits_grad', params: { n: x.size },
+      shader: 'loss', entry: 'loss_grad', overrides: { LOSS: LOSS_NUMBERS[kind] }, params: this.lossParams(x, target, divisor),
       buffers: { x: this.buf(x), t: this.buf(target), g: this.buf(grad), out: out.buffer },
       groups: gridFor(x.size, shaderConstant('loss', 'WG'), this.ctx.maxGroupsPerAxis),
     });
     return out;
+  }
+
+  gaussianKlGrad(mean: Storage, logvar: Storage, grad: Storage, divisor: number): { mean: Storage; logvar: Storage } {
+    const [dmean, dlogvar] = [this.alloc(mean.size), this.alloc(mean.size)];
+    this.ctx.dispatch({
+      shader: 'loss', entry: 'kl_grad', params: this.lossParams(mean, logvar, divisor),
+      buffers: { x: this.buf(mean), t: this.buf(logvar), g: this.buf(grad), out: dmean.buffer, out2: dlogvar.buffer },
+      groups: gridFor(mean.size, shaderConstant('loss', 'WG'), this.ctx.maxGroupsPerAxis),
+    });
+    return { mean: dmean, logvar: dlogvar };
+  }
+
+  /** shaders/denoise.wgsl: the guidance, x̂_0 and the update, one thread an element. */
+  denoiseStep(xt: Storage, eps: Storage, noise: Storage | null, step: DenoiseStep): { prev: Storage; x0: Storage } {
+    const n = xt.size;
+    checkDenoise(n, eps.size, noise?.size ?? null, step);
+    const [prev, x0] = [this.alloc(n), this.alloc(n)];
+    this.ctx.dispatch({
+      shader: 'denoise', entry: 'denoise_step', overrides: { GUIDED: step.guidance !== null },
+      params: {
+        n, guidance: step.guidance ?? 1, noise_level: step.noiseLevel, signal_inverse: step.signalInverse,
+        x0_coef: step.x0Coef, xt_coef: step.xtCoef, noise_coef: step.noiseCoef,
+      },
+      // without noise the kernel reads none: xt stands in for the binding
+      buffers: { xt: this.buf(xt), eps: this.buf(eps), noise: this.buf(noise ?? xt), prev: prev.buffer, x0: x0.buffer },
+      groups: gridFor(n, shaderConstant('denoise', 'WG'), this.ctx.maxGroupsPerAxis),
+    });
+    return { prev, x0 };
+  }
+
+  private lossParams(x: Storage, target: Storage, divisor: number) {
+    if (target.size !== x.size && target.size !== 1) throw new Error(`webgpu loss: a target of ${target.size} values for ${x.size} inputs`);
+    return { n: x.size, t_stride: target.size === x.size ? 1 : 0, divisor };
   }
 
   // ---- convolution: shaders/conv2d.wgsl, one mode per GEMM (see conv.ts)
