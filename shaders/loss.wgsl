@@ -6,6 +6,7 @@
 //                   1 squared error    (x − t)²
 //                   2 hinge            max(0, 1 − t·x)         (t = ±1)
 //                   3 Gaussian KL      ½(x² + e^t − t − 1)     (x the mean, t the log-variance)
+//                   4 linear           x·t                     (t = −1: a hinge GAN's generator loss)
 //                 one workgroup: each thread folds a strided share of the n
 //                 elements, the partial sums meet in a tree
 //   loss_grad:    out[i] = d term / dx at i · g[0] / p.divisor, one thread an element
@@ -50,6 +51,7 @@ fn term(v: f32, u: f32) -> f32 {
     case 1u: { return (v - u) * (v - u); }
     case 2u: { return max(0.0, 1.0 - u * v); }
     case 3u: { return 0.5 * (v * v + exp(u) - u - 1.0); }
+    case 4u: { return v * u; }
     default: { return softplus(v) - v * u; }
   }
 }
@@ -59,6 +61,7 @@ fn term_grad(v: f32, u: f32) -> f32 {
     case 1u: { return 2.0 * (v - u); }
     case 2u: { return select(0.0, -u, 1.0 - u * v > 0.0); }
     case 3u: { return v; }
+    case 4u: { return u; }
     default: { return sigmoid(v) - u; }
   }
 }

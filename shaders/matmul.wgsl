@@ -19,6 +19,10 @@
 // matrix across the batch (a weight against a batch of inputs).
 // Edges: loads outside the matrix read 0, stores outside are skipped, so any
 // m, n, k work; only the last tiles do wasted work.
+//
+// The epilogue (a linear layer's): out = f(C + bias[col]), f the activation
+// ACT (parts/activation.wgsl), applied as each output is stored, so the
+// layer's bias and activation cost no dispatch. BIAS off: no bias read.
 
 struct Params {
   m: u32,
@@ -30,18 +34,22 @@ struct Params {
   // as several dispatches, each told where its blocks start: column
   // blocks (x), row blocks (y), batch entries (z).
   block_offset: vec3u,
+  alpha: f32,   // leakyRelu's slope (ACT 2)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;   // the epilogue's, per column (BIAS)
 
 override WG_X: u32 = 16;
 override WG_Y: u32 = 16;
 override TILE_K: u32 = 16;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override BIAS: bool = false;
+// #include activation
 
 const TM = 4u;   // rows of the output each thread owns (one vec4)
 const TN = 4u;   // columns of the output each thread owns (one vec4)
@@ -63,11 +71,18 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
   return b[base + kk * p.n + col];
 }
 
+// The epilogue: f(v + bias[col]).
+fn finish(v: f32, col: u32) -> f32 {
+  var z = v;
+  if (BIAS) { z += bias[col]; }
+  return activate(z, p.alpha);
+}
+
 // Four outputs of one row, skipping those outside the matrix.
 fn store_row(base: u32, row: u32, col: u32, v: vec4f) {
   if (row >= p.m) { return; }
   for (var j = 0u; j < TN; j++) {
-    if (col + j < p.n) { out[base + row * p.n + col + j] = v[j]; }
+    if (col + j < p.n) { out[base + row * p.n + col + j] = finish(v[j], col + j); }
   }
 }
 

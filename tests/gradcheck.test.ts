@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../src/node/index';
 import type { GradcheckResult, Tensor } from '../src/index';
 import { hashName, prng, type InputSpec } from './cases/compare';
+import { scaledMean } from '../src/ops/loss';
 
 const F = wg.F;
 const OPTIONS = { eps: 1e-6, atol: 1e-7, rtol: 1e-5 };
@@ -136,6 +137,7 @@ const cases: GradCase[] = [
   b('bceWithLogits, targets in [0, 1]', x([3, 4], -4, 4), x([3, 4], 0, 1), (p, q) => F.bceWithLogits(p, q)),
   u('bceWithLogits, number target 0', (p) => F.bceWithLogits(p, 0), x([3, 4], -4, 4)),
   u('mseLoss, number target 0.5', (p) => F.mseLoss(p, 0.5), x([3, 4])),
+  u('scaledMean(-1)', (p) => scaledMean(p, -1), x([3, 4])),
   b('hingeLoss, targets of either sign', x([3, 4], -3, 3), x([3, 4], -1.5, 1.5), (p, q) => F.hingeLoss(p, q)),
   u('hingeLoss, number target -1', (p) => F.hingeLoss(p, -1), x([3, 4], -3, 3)),
   b('gaussianKl [3, 4]', x([3, 4], -2, 2), x([3, 4], -2, 2), (m, v) => F.gaussianKl(m, v)),
@@ -194,6 +196,7 @@ describe('gradcheck: CPU reference vs central finite differences', () => {
     ['bceWithLogits', (p, q) => F.bceWithLogits(p, q), (p, q) => p.softplus().sub(p.mul(q)).mean(), [0, 1, 0.3, 0.5, 1, 0, 1]],
     ['mseLoss', (p, q) => F.mseLoss(p, q), (p, q) => p.sub(q).square().mean(), [0.5, -1, 0.3, 2, 1, 0, -0.2]],
     ['hingeLoss (target without grad)', (p, q) => F.hingeLoss(p, q.detach()), (p, q) => p.mul(q.detach()).neg().add(1).relu().mean(), [1, -1, 1, -1, 1, -1, -1]],
+    ['scaledMean', (p) => scaledMean(p, -1.5), (p) => p.mean().mul(-1.5), [0, 0, 0, 0, 0, 0, 0]],
     ['gaussianKl', (p, q) => F.gaussianKl(p, q), (p, q) => p.square().add(q.exp()).sub(q).sub(1).sum(-1).mean().mul(0.5), [0, 1, 0.3, -0.5, 1, -2, 3]],
   ];
   for (const [name, fused, composed, targets] of composedLosses) {

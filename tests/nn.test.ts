@@ -1166,7 +1166,7 @@ describe('spectralNorm', () => {
   });
 });
 
-describe('a conv, BatchNorm2d or GroupNorm then an activation, in a Sequential: one fused op', () => {
+describe('a linear layer, a conv, BatchNorm2d or GroupNorm then an activation, in a Sequential: one fused op', () => {
   const ACTIVATIONS: Array<[string, () => wg.nn.Module]> = [
     ['relu', () => new nn.ReLU()],
     ['leakyRelu', () => new nn.LeakyReLU(0.2)],
@@ -1224,6 +1224,38 @@ describe('a conv, BatchNorm2d or GroupNorm then an activation, in a Sequential: 
         }
       });
     }
+  }
+
+  for (const backend of BACKENDS) {
+    it(`${backend}: Linear → activation → Linear without bias → activation, each activation: the modules one by one's output and gradients`, async () => {
+      for (const [name, make] of ACTIVATIONS) {
+        const build = () => new nn.Sequential(new nn.Linear(5, 7), make(), new nn.Linear(7, 3, { bias: false }), make());
+        const [fused, apart] = withBackend(backend, () => [build(), build()]);
+        apart.loadStateDict(fused.stateDict());
+        const { y, z, xs } = withBackend(backend, () => {
+          const data = values(4 * 2 * 5, 17, 2);
+          const xs = [fused, apart].map(() => wg.tensor(data, [4, 2, 5], { requiresGrad: true }));
+          const y = fused.forward(xs[0]);
+          let z = xs[1];
+          for (const m of apart.children()) z = m.forward(z);
+          const coef = wg.tensor(values(y.size, 18), y.shape);
+          y.mul(coef).sum().backward();
+          z.mul(coef).sum().backward();
+          return { y, z, xs };
+        });
+        const epilogue = name !== 'silu';
+        const ops: string[] = [];
+        for (let t: Tensor | undefined = y; t?.node; t = t.node.inputs[0]) ops.push(t.node.op);
+        expect(ops).toEqual([
+          ...(epilogue ? [`linear+${name}`] : [name, 'linear']),
+          ...(epilogue ? [`linear+bias+${name}`] : [name, 'linear+bias']),
+        ]);
+        expectClose(await read(y), await read(z), 1e-5, 1e-6, `${name} output`);
+        expectClose(await read(xs[0].grad!), await read(xs[1].grad!), 1e-4, 1e-6, `${name} input gradient`);
+        const [a, b] = [fused.namedParameters(), apart.namedParameters()];
+        for (let i = 0; i < a.length; i++) expectClose(await read(a[i][1].grad!), await read(b[i][1].grad!), 1e-4, 1e-6, `${name} gradient of ${a[i][0]}`);
+      }
+    });
   }
 
   it('not where a forward is overridden: a subclass, or a wrapper on the instance, sees its call', () => {

@@ -167,7 +167,7 @@ describe('every tuning candidate computes what the CPU reference does', () => {
       // the slab kernel's workgroups, and matmul_direct's register blocks (8 × 8, 8 × 4, 4 × 8; small workgroups, so blocks straddle every edge)
       const direct = [{ WG_X: 4, WG_Y: 8, RV: 2, CV: 2 }, { WG_X: 1, WG_Y: 2, RV: 2, CV: 1 }, { WG_X: 2, WG_Y: 1, RV: 1, CV: 2 }];
       for (const choice of [table, { WG_X: 8, WG_Y: 8, TILE_K: 16 }, { WG_X: 16, WG_Y: 4, TILE_K: 16 }, { WG_X: 4, WG_Y: 16, TILE_K: 8 }, ...direct]) {
-        const { got, want } = await both((backend, [ta, tb]) => (backend === gpu ? gpu.matmul(ta, tb, args, choice) : backend.matmul(ta, tb, args)), [a, b]);
+        const { got, want } = await both((backend, [ta, tb]) => (backend === gpu ? gpu.matmul(ta, tb, args, null, choice) : backend.matmul(ta, tb, args)), [a, b]);
         expect(relativeError(got, want), JSON.stringify(choice)).toBeLessThan(1e-5);
       }
     });

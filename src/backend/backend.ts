@@ -30,8 +30,9 @@ export type ReduceOp = 'sum' | 'max' | 'min';
  *   mse         (x − t)²
  *   hinge       max(0, 1 − t·x)     (t = ±1)
  *   gaussianKl  ½(x² + e^t − t − 1) (x a mean, t a log-variance: KL(N(x, e^t) ‖ N(0, 1)))
+ *   linear      x·t                 (a scaled mean: t = −1 is a hinge GAN's generator loss)
  */
-export type LossKind = 'bce' | 'mse' | 'hinge' | 'gaussianKl';
+export type LossKind = 'bce' | 'mse' | 'hinge' | 'gaussianKl' | 'linear';
 
 /**
  * The coefficients of one diffusion sampler step (shaders/denoise.wgsl), per
@@ -174,6 +175,14 @@ export function epilogueTakes(activation: Activation): boolean {
   return activation.op === 'relu' || activation.op === 'tanh' || activation.op === 'sigmoid' || (activation.op === 'leakyRelu' && activation.alpha >= 0);
 }
 
+/** An epilogue's activation must be one epilogueTakes. */
+export function checkEpilogue(op: string, epilogue: Epilogue | null): void {
+  const activation = epilogue?.activation;
+  if (activation && !epilogueTakes(activation)) {
+    throw new Error(`${op}: ${activation.op} (slope ${activation.alpha}) cannot be an epilogue: its derivative is not a function of its output`);
+  }
+}
+
 /** Batchnorm over x: [batch, channels, spatial] (spatial = H·W), statistics per channel. */
 export interface NormGeometry {
   batch: number;
@@ -263,8 +272,8 @@ export interface Backend {
 
   // out[r] = op over c of x[r, c]                       x: [rows, cols] -> out: [rows]
   reduce(op: ReduceOp, x: Storage, rows: number, cols: number): Storage;
-  // out[b] = A[b] @ B[b]                                -> out: [batch, m, n]
-  matmul(a: Storage, b: Storage, args: MatmulArgs): Storage;
+  // out[b] = A[b] @ B[b]                                -> out: [batch, m, n]; with an epilogue, f(out + bias[col])
+  matmul(a: Storage, b: Storage, args: MatmulArgs, epilogue?: Epilogue | null): Storage;
   // softmax (or log-softmax) of each row               x: [rows, cols] -> out: [rows, cols]
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage;
   // Σ_i term(x[i], target[i]) / divisor (see LossKind; n ≥ 1)   x: [n], target: [n] or [1] -> out: [1]

@@ -125,7 +125,35 @@ function layerWeight(layer: Linear | Conv2d): Tensor {
   return spectralWeight(layer as unknown as Module & { weight_orig: Tensor; weight_u: Tensor; weight_v: Tensor }, layer.spectral);
 }
 
-export class Linear extends Module {
+/**
+ * A layer whose kernel can apply a following activation module as its
+ * epilogue, with the bias (Linear, Conv2d, ConvTranspose2d): forward(x) is
+ * run(x, {}), and in a Sequential an activation after it runs as
+ * run(x, { activation }), one op. Not where the layer has an activation of
+ * its own, or where forward is overridden (a subclass, summary's wrapper).
+ */
+abstract class EpilogueLayer extends Module {
+  /** the layer's op, with `extra`'s activation in its kernel */
+  protected abstract run(x: Tensor, extra: F.LayerActivationOptions): Tensor;
+  /** an activation given to the layer itself */
+  protected abstract readonly ownActivation: string | undefined;
+
+  override forward(x: Tensor): Tensor {
+    return this.run(x, {});
+  }
+
+  override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
+    return this.ownActivation ? null : fusedWithActivation(this, EpilogueLayer.prototype.forward, next);
+  }
+
+  /** forward(x), then `activation`, with the bias in the kernel that makes the output. */
+  forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
+    if (this.forward !== EpilogueLayer.prototype.forward || this.ownActivation) return applyActivation(this.forward(x), activation);
+    return this.run(x, activationOptions(activation));
+  }
+}
+
+export class Linear extends EpilogueLayer {
   weight: Tensor;
   bias: Tensor | null;
   /** set by spectralNorm */
@@ -138,8 +166,10 @@ export class Linear extends Module {
     defaultInit(this.weight, this.bias);
   }
 
-  override forward(x: Tensor): Tensor {
-    return F.linear(x, layerWeight(this), this.bias);
+  protected readonly ownActivation = undefined;
+
+  protected run(x: Tensor, extra: F.LayerActivationOptions): Tensor {
+    return F.linear(x, layerWeight(this), this.bias, extra);
   }
 }
 
@@ -147,7 +177,7 @@ export interface Conv2dLayerOptions extends F.Conv2dOptions {
   bias?: boolean;
 }
 
-export class Conv2d extends Module {
+export class Conv2d extends EpilogueLayer {
   weight: Tensor;
   bias: Tensor | null;
   /** set by spectralNorm */
@@ -161,18 +191,12 @@ export class Conv2d extends Module {
     ({ weight: this.weight, bias: this.bias } = convParameters('Conv2d', inChannels, outChannels, kernelSize, conv.groups ?? 1, bias, 'out-in'));
   }
 
-  override forward(x: Tensor): Tensor {
-    return F.conv2d(x, layerWeight(this), this.bias, this.options);
+  protected get ownActivation(): string | undefined {
+    return this.options.activation;
   }
 
-  override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
-    return this.options.activation ? null : fusedWithActivation(this, Conv2d.prototype.forward, next);
-  }
-
-  /** forward(x), then `activation`, with the bias in the kernel that makes the output (F.conv2d's activation). */
-  forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
-    if (this.forward !== Conv2d.prototype.forward || this.options.activation) return applyActivation(this.forward(x), activation);
-    return F.conv2d(x, layerWeight(this), this.bias, { ...this.options, ...activationOptions(activation) });
+  protected run(x: Tensor, extra: F.LayerActivationOptions): Tensor {
+    return F.conv2d(x, layerWeight(this), this.bias, { ...this.options, ...extra });
   }
 }
 
@@ -180,7 +204,7 @@ export interface ConvTranspose2dLayerOptions extends F.ConvTranspose2dOptions {
   bias?: boolean;
 }
 
-export class ConvTranspose2d extends Module {
+export class ConvTranspose2d extends EpilogueLayer {
   weight: Tensor;
   bias: Tensor | null;
   readonly options: F.ConvTranspose2dOptions;
@@ -192,18 +216,12 @@ export class ConvTranspose2d extends Module {
     ({ weight: this.weight, bias: this.bias } = convParameters('ConvTranspose2d', inChannels, outChannels, kernelSize, conv.groups ?? 1, bias, 'in-out'));
   }
 
-  override forward(x: Tensor): Tensor {
-    return F.convTranspose2d(x, this.weight, this.bias, this.options);
+  protected get ownActivation(): string | undefined {
+    return this.options.activation;
   }
 
-  override fuseWith(next: Module): ((x: Tensor) => Tensor) | null {
-    return this.options.activation ? null : fusedWithActivation(this, ConvTranspose2d.prototype.forward, next);
-  }
-
-  /** forward(x), then `activation`, with the bias in the kernel that makes the output (F.convTranspose2d's activation). */
-  forwardWith(x: Tensor, activation: KernelActivation | null): Tensor {
-    if (this.forward !== ConvTranspose2d.prototype.forward || this.options.activation) return applyActivation(this.forward(x), activation);
-    return F.convTranspose2d(x, this.weight, this.bias, { ...this.options, ...activationOptions(activation) });
+  protected run(x: Tensor, extra: F.LayerActivationOptions): Tensor {
+    return F.convTranspose2d(x, this.weight, this.bias, { ...this.options, ...extra });
   }
 }
 

@@ -3,10 +3,9 @@
 // conv2dWeightGrad (wgrad). A transposed conv is the adjoint of a conv, so
 // its forward is the conv's dgrad and its backward the conv's forward and
 // wgrad, with the roles of input and output swapped.
-import { epilogueTakes, type Activation, type ConvGeometry, type Epilogue, type Storage } from '../backend/backend';
+import type { ConvGeometry } from '../backend/backend';
 import { Tensor, shapeString } from '../tensor';
-import { record } from '../autograd';
-import { activationOption, applyActivation, type ActivationName } from './activation';
+import { activationOption, layerOutput, type ActivationName } from './activation';
 
 export type Pair = number | [number, number];
 export type Padding = Pair | 'same' | 'valid' | 'full';
@@ -64,42 +63,6 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) {
     throw new Error(`${op}: bias ${shapeString(bias.shape)} must be [${channels}], one per output channel`);
   }
-}
-
-/**
- * A layer's output [N, C, H, W] made by `run`, with the bias (per channel C)
- * and the activation in the same kernel where they are given (an
- * epilogue); `backward` gets the gradient at the layer's own result, before
- * bias and activation, and returns the input's and the weight's.
- */
-function layerOutput(
-  op: string,
-  [x, weight, bias]: [Tensor, Tensor, Tensor | null | undefined],
-  activation: Activation | null,
-  shape: number[],
-  run: (epilogue: Epilogue | null) => Storage,
-  backward: (gz: Tensor, where: string) => (Tensor | null)[],
-): Tensor {
-  const be = x.backend;
-  if (bias && bias.backend !== be) throw new Error(`${op}: input and bias are on different backends`);
-  const fused = activation && epilogueTakes(activation) ? activation : null;
-  const epilogue = bias || fused ? { bias: bias?.storageFor(op) ?? null, activation: fused } : null;
-  const y = new Tensor(run(epilogue), shape);
-  const name = [op, ...(bias ? ['bias'] : []), ...(fused ? [fused.op] : [])].join('+');
-  const out = record(name, y, bias ? [x, weight, bias] : [x, weight], (g) => {
-    const where = `${op} backward`;
-    let gz = g;
-    let dbias: Tensor | null = null;
-    if (fused) {
-      const grads = be.epilogueGrad(y.storageFor(where), g.storageFor(where), { batch: shape[0], channels: shape[1], spatial: shape[2] * shape[3] }, fused);
-      gz = new Tensor(grads.grad, shape);
-      dbias = new Tensor(grads.dbias, [shape[1]]);
-    } else if (bias) {
-      dbias = g.sum([0, 2, 3]);
-    }
-    return [...backward(gz, where), ...(bias ? [dbias] : [])];
-  });
-  return fused === activation ? out : applyActivation(out, activation);
 }
 
 function conv2dGeometry(x: Tensor, w: Tensor, options: Conv2dOptions): ConvGeometry {
@@ -170,7 +133,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const be = x.backend;
   if (weight.backend !== be) throw new Error('conv2d: input and weight are on different backends');
   return layerOutput(
-    op, [x, weight, bias], activation, [geo.batch, geo.outChannels, geo.outH, geo.outW],
+    op, [x, weight, bias], activation, [geo.batch, geo.outChannels, geo.outH, geo.outW], 1,
     (epilogue) => be.conv2d(x.storageFor(op), weight.storageFor(op), geo, epilogue),
     (g, where) => [
       x.requiresGrad ? new Tensor(be.conv2dInputGrad(g.storageFor(where), weight.storageFor(where), geo), x.shape) : null,
@@ -224,7 +187,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   const be = x.backend;
   if (weight.backend !== be) throw new Error(`${op}: input and weight are on different backends`);
   return layerOutput(
-    op, [x, weight, bias], activation, [n, cout, outH, outW],
+    op, [x, weight, bias], activation, [n, cout, outH, outW], 1,
     (epilogue) => be.conv2dInputGrad(x.storageFor(op), weight.storageFor(op), geo, epilogue),
     (g, where) => [
       x.requiresGrad ? new Tensor(be.conv2d(g.storageFor(where), weight.storageFor(where), geo), x.shape) : null,

@@ -78,6 +78,15 @@ export function hingeLoss(input: Tensor, target: LossTarget): Tensor {
 }
 
 /**
+ * scale · mean(input), one kernel each way (where mean and a multiply take
+ * three dispatches forward and three back): a hinge GAN's generator loss
+ * −mean(D(G(z))) is scaledMean(logits, −1).
+ */
+export function scaledMean(input: Tensor, scale: number): Tensor {
+  return fusedLoss('scaledMean', 'linear', input, scale, () => input.mean().mul(scale), null);
+}
+
+/**
  * KL(N(mean, e^logvar) ‖ N(0, 1)) = ½ Σ (mean² + e^logvar − logvar − 1),
  * summed over the last dim (a VAE's latent) and averaged over the others
  * (the batch): one kernel forward, one for both gradients.

@@ -2,7 +2,7 @@
 // column and lose that dim again; leading (batch) dims broadcast. The
 // backend multiplies with either operand read transposed in place, so the
 // backward passes (dA = dC·Bᵀ, dB = Aᵀ·dC) never copy a transpose.
-import type { Backend, Storage } from '../backend/backend';
+import type { Backend, Epilogue, Storage } from '../backend/backend';
 import { Tensor, shapeSize, shapeString } from '../tensor';
 import { record } from '../autograd';
 import { broadcastShapes, unbroadcast } from './broadcast';
@@ -14,6 +14,12 @@ import { checkStorageFits } from '../shape';
  * -> [...broadcast(batchA, batchB), m, n]. No autograd.
  */
 export function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  const { storage, shape } = productStorage(a, b, transA, transB, null);
+  return new Tensor(storage, shape);
+}
+
+/** matmulRaw's product as a storage and its shape, with an epilogue (bias per column, activation) when given. */
+export function productStorage(a: Tensor, b: Tensor, transA: boolean, transB: boolean, epilogue: Epilogue | null): { storage: Storage; shape: number[] } {
   const op = 'matmul';
   const { m, n, k, batchShape } = productShape(a.shape, b.shape, transA, transB);
   if (a.backend !== b.backend) throw new Error('matmul: operands are on different backends');
@@ -38,9 +44,9 @@ export function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean
   const B = operand(b, batchB);
   const out = backend.matmul(A.storage, B.storage, {
     batch, m, n, k, transA, transB, aBatchStride: A.stride, bBatchStride: B.stride,
-  });
+  }, epilogue);
   for (const t of temporaries) t.dispose();
-  return new Tensor(out, [...batchShape, m, n]);
+  return { storage: out, shape: [...batchShape, m, n] };
 }
 
 /** m, n, k and the batch shape of a product, or an error naming both shapes. */

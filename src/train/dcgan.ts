@@ -17,7 +17,7 @@ import { Tensor, scope, keep, liveTensorCount } from '../tensor';
 import { noGrad } from '../autograd';
 import { concat } from '../ops/shape';
 import { randn } from '../ops/creation';
-import { bceWithLogits, hingeLoss } from '../ops/loss';
+import { bceWithLogits, hingeLoss, scaledMean } from '../ops/loss';
 import { seed } from '../random';
 import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
 import { DCGAN_CONFIGS, Discriminator, Generator, checkDcganConfig, type DcganConfig, type DcganConfigName, type DiscriminatorNorm, type GeneratorUpsample } from '../models/dcgan';
@@ -167,7 +167,7 @@ export function discriminatorLoss(loss: DcganLoss, realLogits: Tensor, fakeLogit
 }
 
 export function generatorLoss(loss: DcganLoss, fakeLogits: Tensor): Tensor {
-  if (loss === 'hinge') return fakeLogits.mean().neg();
+  if (loss === 'hinge') return scaledMean(fakeLogits, -1);
   return bceWithLogits(fakeLogits, 1);
 }
 

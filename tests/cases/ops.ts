@@ -11,6 +11,7 @@ import type { Tensor } from '../../src/index';
 import type { Case } from './types';
 import { opCase, type InputSpec } from './compare';
 import { denoiseStep, type DenoiseStep } from '../../src/ops/denoise';
+import { scaledMean } from '../../src/ops/loss';
 
 const F = wg.F;
 
@@ -135,6 +136,31 @@ const products: Case[] = [
   opCase('linear batch 1 [1, 1] w [1, 1] b [1]', {
     inputs: [x([1, 1]), x([1, 1]), x([1])],
     fn: (a, w, b) => F.linear(a, w, b),
+  }),
+  // the bias and activation in the matmul's store (an epilogue), backward in one kernel for both
+  opCase('linear + leakyRelu(0.2) [7, 33] w [65, 33] b [65]', {
+    inputs: [x([7, 33]), x([65, 33]), x([65])],
+    fn: (a, w, b) => F.linear(a, w, b, { activation: 'leakyRelu', negativeSlope: 0.2 }),
+  }),
+  opCase('linear + relu, no bias, 3-D input [2, 5, 33] w [7, 33]', {
+    inputs: [x([2, 5, 33]), x([7, 33])],
+    fn: (a, w) => F.linear(a, w, null, { activation: 'relu' }),
+  }),
+  opCase('linear + tanh 1-D input [33] w [129, 33] b [129]', {
+    inputs: [x([33]), x([129, 33]), x([129])],
+    fn: (a, w, b) => F.linear(a, w, b, { activation: 'tanh' }),
+  }),
+  opCase('linear + sigmoid [65, 9] w [5, 9] b [5] (rows past a tile)', {
+    inputs: [x([65, 9], -2, 2), x([5, 9]), x([5])],
+    fn: (a, w, b) => F.linear(a, w, b, { activation: 'sigmoid' }),
+  }),
+  opCase('linear + silu (after the kernel) [3, 33] w [7, 33] b [7]', {
+    inputs: [x([3, 33], -2, 2), x([7, 33]), x([7])],
+    fn: (a, w, b) => F.linear(a, w, b, { activation: 'silu' }),
+  }),
+  opCase('linear + relu, k = 0 [3, 0] w [4, 0] b [4] (the bias alone)', {
+    inputs: [x([3, 0]), x([4, 0]), x([4])],
+    fn: (a, w, b) => F.linear(a, w, b, { activation: 'relu' }),
   }),
 ];
 
@@ -293,6 +319,8 @@ const losses: Case[] = [
     inputs: [x([2, 600], -3, 3), x([2, 600])],
     fn: (l, t) => F.hingeLoss(l, t),
   }),
+  opCase('scaledMean(−1) [129] (a hinge GAN generator\'s loss)', { inputs: [x([129], -3, 3)], fn: (l) => scaledMean(l, -1) }),
+  opCase('scaledMean(2.5) [3, 1000] (many elements a thread)', { inputs: [x([3, 1000], -3, 3)], fn: (l) => scaledMean(l, 2.5) }),
   opCase('gaussianKl [7, 33] (a VAE latent of 33)', { inputs: [x([7, 33], -2, 2), x([7, 33], -3, 2)], fn: (m, v) => F.gaussianKl(m, v) }),
   opCase('gaussianKl [2, 3, 129], logvar without grad', {
     inputs: [x([2, 3, 129], -2, 2), { shape: [2, 3, 129], low: -3, high: 2, grad: false }],

@@ -24,7 +24,7 @@ import type {
   AdamStep,
   Pack,
 } from '../backend';
-import { packOffsets } from '../backend';
+import { checkEpilogue, packOffsets } from '../backend';
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from './conv';
 import { binary, unary, unaryGrad } from './elementwise';
 import { gather, scatter } from './layout';
@@ -164,8 +164,8 @@ export class CpuBackend implements Backend {
     return this.adopt(reduce(op, this.dataOf(x), rows, cols));
   }
 
-  matmul(a: Storage, b: Storage, args: MatmulArgs): Storage {
-    return this.adopt(matmul(this.dataOf(a), this.dataOf(b), args));
+  matmul(a: Storage, b: Storage, args: MatmulArgs, epilogue: Epilogue | null = null): Storage {
+    return this.adopt(this.withEpilogue(matmul(this.dataOf(a), this.dataOf(b), args), args.n, 1, epilogue));
   }
 
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage {
@@ -230,6 +230,7 @@ export class CpuBackend implements Backend {
   // An epilogue as separate steps: the bias added per channel, then the elementwise activation.
   private withEpilogue(y: Float64Array, channels: number, spatial: number, epilogue: Epilogue | null): Float64Array {
     if (!epilogue) return y;
+    checkEpilogue('cpu epilogue', epilogue);
     if (epilogue.bias) {
       const bias = this.dataOf(epilogue.bias);
       for (let i = 0; i < y.length; i++) y[i] += bias[Math.floor(i / spatial) % channels]!;

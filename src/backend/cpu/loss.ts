@@ -14,6 +14,7 @@ function term(kind: LossKind, v: number, t: number): number {
     case 'mse': return (v - t) * (v - t);
     case 'hinge': return Math.max(0, 1 - t * v);
     case 'gaussianKl': return 0.5 * (v * v + Math.exp(t) - t - 1);
+    case 'linear': return v * t;
   }
 }
 
@@ -24,6 +25,7 @@ function termGrad(kind: LossKind, v: number, t: number): number {
     case 'mse': return 2 * (v - t);
     case 'hinge': return 1 - t * v > 0 ? -t : 0;
     case 'gaussianKl': return v;
+    case 'linear': return t;
   }
 }
 

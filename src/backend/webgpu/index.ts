@@ -5,7 +5,7 @@ import type {
   Activation, AdamStep, Backend, Epilogue, BackendMemory, BinaryOp, ConvGeometry, DenoiseStep, LossKind, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
-import { checkDenoise, epilogueTakes, packOffsets } from '../backend';
+import { checkDenoise, checkEpilogue, epilogueTakes, packOffsets } from '../backend';
 import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
 import type { Overrides } from './pipelines';
@@ -39,7 +39,7 @@ function checkRank(op: string, shape: number[]): void {
 const ACTIVATION_NUMBER: Record<Activation['op'], number> = { relu: 1, leakyRelu: 2, tanh: 3, sigmoid: 4, silu: 5 };
 
 /** loss.wgsl's LOSS override for each kind. */
-const LOSS_NUMBERS: Record<LossKind, number> = { bce: 0, mse: 1, hinge: 2, gaussianKl: 3 };
+const LOSS_NUMBERS: Record<LossKind, number> = { bce: 0, mse: 1, hinge: 2, gaussianKl: 3, linear: 4 };
 
 function activationNumber(activation: Activation | null): number {
   return activation ? ACTIVATION_NUMBER[activation.op] : 0;
@@ -333,11 +333,12 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  matmul(a: Storage, b: Storage, args: MatmulArgs, force?: TuneChoice): Storage {
+  matmul(a: Storage, b: Storage, args: MatmulArgs, epilogue: Epilogue | null = null, force?: TuneChoice): Storage {
     const { batch, m, n, k } = args;
+    checkEpilogue('matmul', epilogue);
     const out = this.alloc(batch * m * n);
     if (batch * m * n === 0) return out;
-    if (k === 0) {
+    if (k === 0 && !epilogue) {
       this.release(out);
       return this.full(batch * m * n, 0);
     }
@@ -357,14 +358,15 @@ export class WebGpuBackend implements Backend {
       kernel: 'matmul', shape,
       inputs: [a.size, b.size],
       candidates: matmulCandidates(table),
-      run: ([ta, tb], c) => this.matmul(ta, tb, args, c),
+      run: ([ta, tb], c) => this.matmul(ta, tb, args, null, c),
     })) ?? table;
     const [wgX, wgY] = [Number(choice.WG_X), Number(choice.WG_Y)];
     const direct = choice.RV !== undefined;
     const [rows, cols] = direct ? [tm * Number(choice.RV), tn * Number(choice.CV)] : [tm, tn];
+    const fused = { BIAS: epilogue?.bias != null, ACT: activationNumber(epilogue?.activation ?? null) };
     const overrides: Overrides = direct
-      ? { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, RV: Number(choice.RV), CV: Number(choice.CV) }
-      : { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K) };
+      ? { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, RV: Number(choice.RV), CV: Number(choice.CV), ...fused }
+      : { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K), ...fused };
     // A grid longer than one dispatch takes along an axis (65535 by default) runs as several, each told its first blocks.
     const grid = [Math.ceil(n / (wgX * cols)), Math.ceil(m / (wgY * rows)), batch];
     const most = this.ctx.maxGroupsPerAxis;
@@ -373,8 +375,9 @@ export class WebGpuBackend implements Backend {
         for (let x = 0; x < grid[0]; x += most) {
           this.ctx.dispatch({
             shader: 'matmul', entry: direct ? 'matmul_direct' : 'matmul', overrides,
-            params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride, block_offset: [x, y, z] },
-            buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer },
+            params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride, block_offset: [x, y, z], alpha: epilogue?.activation?.alpha ?? 0 },
+            // without an epilogue's bias the kernel reads none: a stands in for the binding
+            buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer, bias: this.buf(epilogue?.bias ?? a) },
             groups: [Math.min(most, grid[0] - x), Math.min(most, grid[1] - y), Math.min(most, grid[2] - z)],
           });
         }
@@ -463,9 +466,7 @@ export class WebGpuBackend implements Backend {
   /** One conv kernel, as the tuner or the table chooses; `force` for the tuner's runs and bench/conv.ts's tile sweep. */
   conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry, force?: ConvChoice, epilogue: Epilogue | null = null): Storage {
     if (epilogue && mode === 'weightGrad') throw new Error('webgpu: a weight gradient takes no epilogue');
-    if (epilogue?.activation && !epilogueTakes(epilogue.activation)) {
-      throw new Error(`webgpu: ${epilogue.activation.op} (slope ${epilogue.activation.alpha}) cannot be an epilogue: its derivative is not a function of its output`);
-    }
+    checkEpilogue('conv', epilogue);
     const shape = convShape(geo);
     const choice = force ?? (this.tuner.choose(`conv.${mode}`, shape, () => ({
       kernel: `conv.${mode}`, shape, inputs: [a.size, b.size],
