@@ -1166,6 +1166,32 @@ describe('spectralNorm', () => {
   });
 });
 
+/**
+ * The same input through a Sequential (fused where it can) and through its
+ * modules one by one, each output backpropagated against the same random
+ * weights; the work on the backend, synchronously, the reads after.
+ */
+function bothWays(backend: BackendName, fused: wg.nn.Sequential, apart: wg.nn.Sequential, shape: number[], seed: number) {
+  return withBackend(backend, () => {
+    const data = values(shape.reduce((p, d) => p * d, 1), seed, 2);
+    const xs = [fused, apart].map(() => wg.tensor(data, shape, { requiresGrad: true }));
+    const y = fused.forward(xs[0]);
+    let z = xs[1];
+    for (const m of apart.children()) z = m.forward(z);
+    const coef = wg.tensor(values(y.size, seed + 100), y.shape);
+    y.mul(coef).sum().backward();
+    z.mul(coef).sum().backward();
+    return { y, z, xs };
+  });
+}
+
+/** The ops that made y, following each node's first input back. */
+function opChain(y: Tensor): string[] {
+  const ops: string[] = [];
+  for (let t: Tensor | undefined = y; t?.node; t = t.node.inputs[0]) ops.push(t.node.op);
+  return ops;
+}
+
 describe('a linear layer, a conv, BatchNorm2d or GroupNorm then an activation, in a Sequential: one fused op', () => {
   const ACTIVATIONS: Array<[string, () => wg.nn.Module]> = [
     ['relu', () => new nn.ReLU()],
@@ -1185,27 +1211,14 @@ describe('a linear layer, a conv, BatchNorm2d or GroupNorm then an activation, i
         const [fused, apart] = withBackend(backend, () => [build(), build()]);
         apart.loadStateDict(fused.stateDict());
         for (const training of [true, false]) {
-          // the work on the backend, synchronously; the reads after
-          const { y, z, xs } = withBackend(backend, () => {
-            fused.train(training);
-            apart.train(training);
-            const data = values(2 * 3 * 5 * 5, training ? 11 : 12, 2);
-            const xs = [fused, apart].map(() => wg.tensor(data, [2, 3, 5, 5], { requiresGrad: true }));
-            const y = fused.forward(xs[0]);
-            let z = xs[1];
-            for (const m of apart.children()) z = m.forward(z);
-            const coef = wg.tensor(values(y.size, 13), y.shape);
-            y.mul(coef).sum().backward();
-            z.mul(coef).sum().backward();
-            return { y, z, xs };
-          });
+          fused.train(training);
+          apart.train(training);
+          const { y, z, xs } = bothWays(backend, fused, apart, [2, 3, 5, 5], training ? 11 : 12);
           // training: the fused output is one op, batchnorm with the activation in its kernels
           // (eval has no statistics to take: the activation follows the normalization)
           // the conv's bias and activation are its kernel's epilogue (silu, whose derivative needs its input, runs after)
           const epilogue = name !== 'silu';
-          const ops: string[] = [];
-          for (let t: Tensor | undefined = y; t?.node; t = t.node.inputs[0]) ops.push(t.node.op);
-          expect(ops).toEqual([
+          expect(opChain(y)).toEqual([
             ...(epilogue ? [`convTranspose2d+bias+${name}`] : [name, 'convTranspose2d+bias']),
             `groupNorm+${name}`,
             ...(training ? [`batchNorm+${name}`] : [name, 'add', 'mul', 'div', 'sub']),
@@ -1232,21 +1245,9 @@ describe('a linear layer, a conv, BatchNorm2d or GroupNorm then an activation, i
         const build = () => new nn.Sequential(new nn.Linear(5, 7), make(), new nn.Linear(7, 3, { bias: false }), make());
         const [fused, apart] = withBackend(backend, () => [build(), build()]);
         apart.loadStateDict(fused.stateDict());
-        const { y, z, xs } = withBackend(backend, () => {
-          const data = values(4 * 2 * 5, 17, 2);
-          const xs = [fused, apart].map(() => wg.tensor(data, [4, 2, 5], { requiresGrad: true }));
-          const y = fused.forward(xs[0]);
-          let z = xs[1];
-          for (const m of apart.children()) z = m.forward(z);
-          const coef = wg.tensor(values(y.size, 18), y.shape);
-          y.mul(coef).sum().backward();
-          z.mul(coef).sum().backward();
-          return { y, z, xs };
-        });
+        const { y, z, xs } = bothWays(backend, fused, apart, [4, 2, 5], 17);
         const epilogue = name !== 'silu';
-        const ops: string[] = [];
-        for (let t: Tensor | undefined = y; t?.node; t = t.node.inputs[0]) ops.push(t.node.op);
-        expect(ops).toEqual([
+        expect(opChain(y)).toEqual([
           ...(epilogue ? [`linear+${name}`] : [name, 'linear']),
           ...(epilogue ? [`linear+bias+${name}`] : [name, 'linear+bias']),
         ]);
