@@ -71,12 +71,16 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;   // the epilogue's, per output channel (BIAS)
+@group(0) @binding(5) var<storage, read_write> pre: array<f32>;   // the epilogue's z, kept for the backward (PRE)
 
 // The epilogue of the modes that make a layer's output (MODE 0, a conv's
-// forward; MODE 1 and 3, a transposed conv's): out = f(C + bias[channel]),
-// f the activation ACT, so a layer's bias and activation cost no dispatch
-// of their own. Off (C stored as it is) by default and in wgrad.
+// forward; MODE 1 and 3, a transposed conv's): out = f(z), z = C +
+// bias[channel], f the activation ACT, so a layer's bias and activation
+// cost no dispatch of their own; with PRE, z is stored too (an activation
+// whose derivative needs it: silu). Off (C stored as it is) by default and
+// in wgrad.
 override BIAS: bool = false;
+override PRE: bool = false;
 // #include activation
 
 override MODE: u32 = 0;
@@ -274,11 +278,12 @@ fn load_b4(job: Job, kk: u32, col: u32) -> vec4f {
   return v;
 }
 
-// The epilogue: f(v + bias[channel]).
-fn finish(v: f32, channel: u32) -> f32 {
+// The epilogue: out[i] = f(v + bias[channel]), and pre[i] = the argument.
+fn finish(i: u32, v: f32, channel: u32) {
   var z = v;
   if (BIAS) { z += bias[channel]; }
-  return activate(z, p.alpha);
+  if (PRE) { pre[i] = z; }
+  out[i] = activate(z, p.alpha);
 }
 
 // Where C[row, col] of the job goes.
@@ -290,20 +295,20 @@ fn store(job: Job, row: u32, col: u32, v: f32) {
     let n = row / pixels;
     let rem = row % pixels;
     let channel = g * out_channels_per_group() + col;
-    out[((n * p.out_c + channel) * p.out_h) * p.out_w + rem] = finish(v, channel);
+    finish(((n * p.out_c + channel) * p.out_h) * p.out_w + rem, v, channel);
   } else if (MODE == 1u) {
     let pixels = p.in_h * p.in_w;
     let n = row / pixels;
     let rem = row % pixels;
     let channel = g * in_channels_per_group() + col;
-    out[((n * p.in_c + channel) * p.in_h) * p.in_w + rem] = finish(v, channel);
+    finish(((n * p.in_c + channel) * p.in_h) * p.in_w + rem, v, channel);
   } else if (MODE == 3u) {
     let pixels = job.count.x * job.count.y;
     let rem = row % pixels;
     let ih = job.first.x + p.stride_h * (rem / job.count.y);
     let iw = job.first.y + p.stride_w * (rem % job.count.y);
     let channel = g * in_channels_per_group() + col;
-    out[((row / pixels * p.in_c + channel) * p.in_h + ih) * p.in_w + iw] = finish(v, channel);
+    finish(((row / pixels * p.in_c + channel) * p.in_h + ih) * p.in_w + iw, v, channel);
   } else {
     // dw[g·Og + row, col] in layer s of the partial sums
     let channel = g * out_channels_per_group() + row;

@@ -1,9 +1,10 @@
-// The backward of a layer's fused epilogue (conv2d.wgsl's out = f(C + bias)):
-// from the layer's output y and the gradient dy of it, the gradient of C,
-// g = f'(z)·dy with f' read from y (parts/activation.wgsl,
-// activate_grad_from_output), and the bias's gradient, Σ g over the batch
-// and the spatial positions, in one pass: a workgroup per channel c of
-// y, dy: [batch, channels, spatial].
+// The backward of a layer's fused epilogue (conv2d.wgsl's and matmul.wgsl's
+// out = f(z), z = C + bias): from the layer's output y and the gradient dy
+// of it, the gradient of C, g = f'(z)·dy with f' read from y
+// (parts/activation.wgsl, activate_grad_from_output), or with PRE taken at
+// the z the forward kept (activate_grad: silu), and the bias's gradient,
+// Σ g over the batch and the spatial positions, in one pass: a workgroup
+// per channel c of y, dy: [batch, channels, spatial].
 
 // #include activation
 
@@ -19,8 +20,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;     // g
 @group(0) @binding(4) var<storage, read_write> dbias: array<f32>;   // [channels]
+@group(0) @binding(5) var<storage, read> pre: array<f32>;   // z (PRE)
 
 override WG: u32 = 64;
+override PRE: bool = false;
 
 // #include workgroup_sum
 
@@ -32,7 +35,8 @@ fn epilogue_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   var s = 0.0;
   for (var i = t; i < count; i += WG) {
     let j = ((i / p.spatial) * p.channels + c) * p.spatial + i % p.spatial;
-    let g = activate_grad_from_output(y[j], dy[j], p.alpha);
+    var g: f32;
+    if (PRE) { g = activate_grad(pre[j], dy[j], p.alpha); } else { g = activate_grad_from_output(y[j], dy[j], p.alpha); }
     out[j] = g;
     s += g;
   }

@@ -20,9 +20,10 @@
 // Edges: loads outside the matrix read 0, stores outside are skipped, so any
 // m, n, k work; only the last tiles do wasted work.
 //
-// The epilogue (a linear layer's): out = f(C + bias[col]), f the activation
-// ACT (parts/activation.wgsl), applied as each output is stored, so the
-// layer's bias and activation cost no dispatch. BIAS off: no bias read.
+// The epilogue (a linear layer's): out = f(z), z = C + bias[col], f the
+// activation ACT (parts/activation.wgsl), applied as each output is stored,
+// so the layer's bias and activation cost no dispatch; with PRE, z is
+// stored too, for a backward that needs it (silu). BIAS off: no bias read.
 
 struct Params {
   m: u32,
@@ -42,6 +43,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;   // the epilogue's, per column (BIAS)
+@group(0) @binding(5) var<storage, read_write> pre: array<f32>;   // the epilogue's z (PRE)
 
 override WG_X: u32 = 16;
 override WG_Y: u32 = 16;
@@ -49,6 +51,7 @@ override TILE_K: u32 = 16;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override BIAS: bool = false;
+override PRE: bool = false;
 // #include activation
 
 const TM = 4u;   // rows of the output each thread owns (one vec4)
@@ -71,18 +74,19 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
   return b[base + kk * p.n + col];
 }
 
-// The epilogue: f(v + bias[col]).
-fn finish(v: f32, col: u32) -> f32 {
+// The epilogue: out[i] = f(v + bias[col]), and pre[i] = the argument.
+fn finish(i: u32, v: f32, col: u32) {
   var z = v;
   if (BIAS) { z += bias[col]; }
-  return activate(z, p.alpha);
+  if (PRE) { pre[i] = z; }
+  out[i] = activate(z, p.alpha);
 }
 
 // Four outputs of one row, skipping those outside the matrix.
 fn store_row(base: u32, row: u32, col: u32, v: vec4f) {
   if (row >= p.m) { return; }
   for (var j = 0u; j < TN; j++) {
-    if (col + j < p.n) { out[base + row * p.n + col + j] = finish(v[j], col + j); }
+    if (col + j < p.n) { finish(base + row * p.n + col + j, v[j], col + j); }
   }
 }
 

@@ -114,7 +114,7 @@ describe('every tuning candidate computes what the CPU reference does', () => {
           const choices = what === epilogues[0][0] ? convCandidates(mode, geo) : [tableConvChoice(mode, geo), tableConvChoice(mode, geo, 'cpu')];
           for (const choice of choices) {
             const { got, want } = await both((backend, [a, b, tb]) => {
-              const epilogue = { bias: withBias ? tb : null, activation };
+              const epilogue = { bias: withBias ? tb : null, activation, pre: null };
               if (backend === gpu) return gpu.conv(mode, a, b, geo, choice, epilogue);
               return mode === 'forward' ? backend.conv2d(a, b, geo, epilogue) : backend.conv2dInputGrad(a, b, geo, epilogue);
             }, mode === 'forward' ? [x, w, bias] : [dy, w, bias]);

@@ -162,25 +162,27 @@ export interface Activation {
 /**
  * What the kernel making a layer's output applies to it before storing it:
  * a bias per output channel (null: none), then an activation (null: none).
- * Only activations whose derivative their output determines take part
- * (EPILOGUE_ACTIVATIONS): the backward keeps nothing but the output.
+ * The backward needs f'(z): relu, tanh, sigmoid and leakyRelu with a slope
+ * ≥ 0 read it from the output; for silu (or a negative slope) the kernel
+ * also stores z = C + bias into `pre` where given, a storage of the
+ * output's size the caller made (needsPreActivation) when a gradient will
+ * be taken, and the backward reads that.
  */
 export interface Epilogue {
   bias: Storage | null;
   activation: Activation | null;
+  pre: Storage | null;
 }
 
-/** The activations an epilogue applies: f' is a function of f's output (leakyRelu with a slope ≥ 0). */
-export function epilogueTakes(activation: Activation): boolean {
-  return activation.op === 'relu' || activation.op === 'tanh' || activation.op === 'sigmoid' || (activation.op === 'leakyRelu' && activation.alpha >= 0);
+/** Whether f'(z) needs z itself: not a function of f's output (silu, leakyRelu with a negative slope). */
+export function needsPreActivation(activation: Activation): boolean {
+  return activation.op === 'silu' || (activation.op === 'leakyRelu' && activation.alpha < 0);
 }
 
-/** An epilogue's activation must be one epilogueTakes. */
-export function checkEpilogue(op: string, epilogue: Epilogue | null): void {
-  const activation = epilogue?.activation;
-  if (activation && !epilogueTakes(activation)) {
-    throw new Error(`${op}: ${activation.op} (slope ${activation.alpha}) cannot be an epilogue: its derivative is not a function of its output`);
-  }
+/** An epilogue's pre-activation storage, where given, holds the whole output (`size` values). */
+export function checkEpilogue(op: string, epilogue: Epilogue | null, size: number): void {
+  const pre = epilogue?.pre;
+  if (pre && pre.size !== size) throw new Error(`${op}: the epilogue's pre-activation storage holds ${pre.size} values for an output of ${size}`);
 }
 
 /** Batchnorm over x: [batch, channels, spatial] (spatial = H·W), statistics per channel. */
@@ -233,6 +235,8 @@ export interface Backend {
 
   /** A storage holding a copy of `data`. */
   fromArray(data: ArrayLike<number>): Storage;
+  // a storage of `size` values for a kernel to write (contents undefined until then)
+  empty(size: number): Storage;
   /** A storage of `size` elements, all `value`. */
   full(size: number, value: number): Storage;
   /**
@@ -293,9 +297,10 @@ export interface Backend {
   // dy: [N, O, OH, OW], w: [O, C/G, KH, KW] -> dx: [N, C, H, W]; with an epilogue (a transposed
   // conv's forward), f(dx + bias[c])
   conv2dInputGrad(dy: Storage, w: Storage, geo: ConvGeometry, epilogue?: Epilogue | null): Storage;
-  // The backward of an epilogue: y (what it made), dy: [N, C, S] -> grad = f'·dy, f' read from y, and
-  // dbias: [C] = Σ grad over N and S; activation null: grad is dy itself (a copy)
-  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null): { grad: Storage; dbias: Storage };
+  // The backward of an epilogue: y (what it made), dy: [N, C, S] -> grad = f'·dy, f' read from y (or
+  // from pre, the z it kept, where needsPreActivation), and dbias: [C] = Σ grad over N and S;
+  // activation null: grad is dy itself (a copy)
+  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null, pre?: Storage | null): { grad: Storage; dbias: Storage };
   // x: [N, C, H, W], dy: [N, O, OH, OW] -> dw: [O, C/G, KH, KW]
   conv2dWeightGrad(x: Storage, dy: Storage, geo: ConvGeometry): Storage;
 

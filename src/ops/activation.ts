@@ -3,8 +3,8 @@
 // options of F.batchNorm, F.groupNorm, F.conv2d, F.convTranspose2d and
 // F.linear name them; and the output of a layer with an epilogue.
 import { Tensor } from '../tensor';
-import { record } from '../autograd';
-import { epilogueTakes, type Activation, type Epilogue, type Storage } from '../backend/backend';
+import { isGradEnabled, record } from '../autograd';
+import { needsPreActivation, type Activation, type Epilogue, type Storage } from '../backend/backend';
 
 export type ActivationName = Activation['op'];
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'silu'];
@@ -47,12 +47,12 @@ export function activationOptions(activation: Activation | null): { activation?:
 /**
  * A layer's output of `shape` made by `run`, with the bias (one per index
  * of dim `channelDim`: 1 for a conv's [N, C, H, W], the last for a linear
- * layer's [..., F]) and the activation in the same kernel where they are
- * given (an epilogue); `backward` gets the gradient at the layer's own
- * result, before bias and activation, and returns the input's and the
- * weight's. Backward, one kernel takes the activation's derivative and the
- * bias's gradient; an activation that cannot be an epilogue (silu) runs
- * after, as its own op.
+ * layer's [..., F]) and the activation in the same kernel (an epilogue);
+ * `backward` gets the gradient at the layer's own result, before bias and
+ * activation, and returns the input's and the weight's. Backward, one
+ * kernel takes the activation's derivative and the bias's gradient: from
+ * the output, or for silu (a derivative the output does not give) from the
+ * pre-activation the forward kernel kept beside it.
  */
 export function layerOutput(
   op: string,
@@ -65,21 +65,23 @@ export function layerOutput(
 ): Tensor {
   const be = x.backend;
   if (bias && bias.backend !== be) throw new Error(`${op}: input and bias are on different backends`);
-  const fused = activation && epilogueTakes(activation) ? activation : null;
-  const epilogue = bias || fused ? { bias: bias?.storageFor(op) ?? null, activation: fused } : null;
-  const y = new Tensor(run(epilogue), shape);
-  const name = [op, ...(bias ? ['bias'] : []), ...(fused ? [fused.op] : [])].join('+');
   const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
+  // z is kept only where a backward will read it
+  const graph = isGradEnabled() && [x, weight, bias].some((t) => t?.requiresGrad);
+  const pre = graph && activation && needsPreActivation(activation) ? new Tensor(be.empty(size(shape)), shape) : null;
+  const epilogue = bias || activation ? { bias: bias?.storageFor(op) ?? null, activation, pre: pre?.storageFor(op) ?? null } : null;
+  const y = new Tensor(run(epilogue), shape);
+  const name = [op, ...(bias ? ['bias'] : []), ...(activation ? [activation.op] : [])].join('+');
   const geo = { batch: size(shape.slice(0, channelDim)), channels: shape[channelDim], spatial: size(shape.slice(channelDim + 1)) };
   const out = record(name, y, bias ? [x, weight, bias] : [x, weight], (g) => {
     const where = `${op} backward`;
-    if (!fused && !bias) return backward(g, where);
+    if (!epilogue) return backward(g, where);
     // one pass for the activation's derivative and the bias's sums (without an
     // activation, gz is a copy of g: still one dispatch fewer than the gather
     // and reduction a sum over the other dims takes)
-    const grads = be.epilogueGrad(y.storageFor(where), g.storageFor(where), geo, fused);
+    const grads = be.epilogueGrad(y.storageFor(where), g.storageFor(where), geo, activation, pre?.storageFor(where) ?? null);
     const dbias = new Tensor(grads.dbias, [geo.channels]);
     return [...backward(new Tensor(grads.grad, shape), where), ...(bias ? [dbias] : [])];
   });
-  return fused === activation ? out : applyActivation(out, activation);
+  return out;
 }

@@ -11,10 +11,11 @@ export type Pair = number | [number, number];
 export type Padding = Pair | 'same' | 'valid' | 'full';
 
 /**
- * An activation after the layer: relu, leakyRelu (slope ≥ 0), tanh and
- * sigmoid run in the kernel that makes the output, with the bias (an
- * epilogue: one dispatch forward, one for both gradients backward); silu,
- * whose derivative its output does not give, runs after it.
+ * An activation after the layer, run in the kernel that makes the output,
+ * with the bias (an epilogue: one dispatch forward, one for both gradients
+ * backward). silu (and leakyRelu with a negative slope), whose derivative
+ * its output does not give, has the kernel keep its input as well where a
+ * gradient will be taken.
  */
 export interface LayerActivationOptions {
   activation?: ActivationName;

@@ -16,8 +16,8 @@ export type { ActivationName } from './activation';
 
 /**
  * x: [..., in], weight: [out, in], bias: [out] -> [..., out] = f(x·weightᵀ + bias):
- * the bias and an activation f (relu, leakyRelu, tanh, sigmoid) in the matmul
- * kernel's store, as a conv's epilogue; silu runs after.
+ * the bias and an activation f in the matmul kernel's store, as a conv's
+ * epilogue (LayerActivationOptions).
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: LayerActivationOptions = {}): Tensor {
   const op = 'linear';

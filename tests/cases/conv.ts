@@ -89,12 +89,13 @@ function convCase(s: ConvSpec): Case {
 
 const conv2dCases: Case[] = [
   convCase({ n: 2, cin: 3, cout: 17, h: 9, w: 11, k: 3, opts: { stride: 1, padding: 1 } }),
-  // an activation after the layer: in the kernel with the bias (an epilogue), silu after it
+  // an activation after the layer: in the kernel with the bias (an epilogue); silu's kernel keeps z for the backward
   convCase({ n: 2, cin: 3, cout: 17, h: 9, w: 11, k: 3, opts: { padding: 1, activation: 'leakyRelu', negativeSlope: 0.2 } }),
   convCase({ n: 2, cin: 3, cout: 8, h: 16, w: 16, k: 4, opts: { stride: 2, padding: 1, activation: 'leakyRelu', negativeSlope: 0.2 }, bias: false, note: 'DCGAN first discriminator layer' }),
   convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'relu' } }),
   convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'sigmoid' } }),
-  convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'silu' }, note: 'silu after the kernel' }),
+  convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'silu' }, note: 'silu in the kernel, z kept' }),
+  convCase({ n: 2, cin: 5, cout: 6, h: 7, w: 8, k: 3, opts: { padding: 1, activation: 'leakyRelu', negativeSlope: -0.3 }, note: 'a negative slope: z kept' }),
   convCase({ n: 2, cin: 17, cout: 64, h: 16, w: 16, k: 4, opts: { stride: 2, padding: 1 }, note: 'DCGAN discriminator layer' }),
   convCase({ n: 2, cin: 3, cout: 8, h: 13, w: 10, k: 7, opts: { stride: 3, padding: [3, 1] }, note: 'asymmetric [h, w] padding' }),
   convCase({ n: 2, cin: 64, cout: 3, h: 23, w: 25, k: 1, note: 'wgrad split-K, ragged last chunk' }),
@@ -165,6 +166,7 @@ const convTransposeCases: Case[] = [
   tconvCase({ n: 2, cin: 64, cout: 17, h: 4, w: 4, k: 4, opts: { stride: 2, padding: 1 }, note: 'DCGAN generator layer' }),
   tconvCase({ n: 2, cin: 16, cout: 1, h: 8, w: 8, k: 4, opts: { stride: 2, padding: 1, activation: 'tanh' }, bias: false, note: 'DCGAN output layer, tanh in the kernel' }),
   tconvCase({ n: 2, cin: 8, cout: 5, h: 4, w: 5, k: 3, opts: { stride: 1, padding: 1, activation: 'relu' }, note: 'stride 1, bias and relu in the kernel' }),
+  tconvCase({ n: 2, cin: 8, cout: 5, h: 4, w: 5, k: 4, opts: { stride: 2, padding: 1, activation: 'silu' }, note: 'silu in the kernel, z kept' }),
   tconvCase({ n: 2, cin: 64, cout: 17, h: 1, w: 1, k: 4, note: 'DCGAN first layer: 1×1 → 4×4' }),
   tconvCase({ n: 2, cin: 3, cout: 5, h: 5, w: 5, k: 3, opts: { stride: 2, padding: 1, outputPadding: 1 } }),
   tconvCase({ n: 2, cin: 4, cout: 3, h: 4, w: 5, k: 3, opts: { stride: 3, outputPadding: 2 } }),

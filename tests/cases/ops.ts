@@ -154,7 +154,7 @@ const products: Case[] = [
     inputs: [x([65, 9], -2, 2), x([5, 9]), x([5])],
     fn: (a, w, b) => F.linear(a, w, b, { activation: 'sigmoid' }),
   }),
-  opCase('linear + silu (after the kernel) [3, 33] w [7, 33] b [7]', {
+  opCase('linear + silu (z kept for the backward) [3, 33] w [7, 33] b [7]', {
     inputs: [x([3, 33], -2, 2), x([7, 33]), x([7])],
     fn: (a, w, b) => F.linear(a, w, b, { activation: 'silu' }),
   }),

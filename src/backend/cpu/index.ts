@@ -72,6 +72,10 @@ export class CpuBackend implements Backend {
     return this.adopt(Float64Array.from(data));
   }
 
+  empty(size: number): Storage {
+    return this.full(size, 0);
+  }
+
   full(size: number, value: number): Storage {
     if (!Number.isInteger(size) || size < 0) {
       throw new Error(`cpu backend: full() needs a size that is a whole number >= 0, got ${size}`);
@@ -227,19 +231,20 @@ export class CpuBackend implements Backend {
     return this.adopt(this.withEpilogue(dx, geo.inChannels, geo.inH * geo.inW, epilogue));
   }
 
-  // An epilogue as separate steps: the bias added per channel, then the elementwise activation.
+  // An epilogue as separate steps: the bias added per channel, z kept where asked, then the elementwise activation.
   private withEpilogue(y: Float64Array, channels: number, spatial: number, epilogue: Epilogue | null): Float64Array {
     if (!epilogue) return y;
-    checkEpilogue('cpu epilogue', epilogue);
+    checkEpilogue('cpu epilogue', epilogue, y.length);
     if (epilogue.bias) {
       const bias = this.dataOf(epilogue.bias);
       for (let i = 0; i < y.length; i++) y[i] += bias[Math.floor(i / spatial) % channels]!;
     }
+    if (epilogue.pre) this.dataOf(epilogue.pre).set(y);
     return epilogue.activation ? unary(epilogue.activation.op, y, epilogue.activation.alpha, 0) : y;
   }
 
-  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null): { grad: Storage; dbias: Storage } {
-    const { grad, dbias } = epilogueGrad(this.dataOf(y), this.dataOf(dy), geo, activation);
+  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null, pre: Storage | null = null): { grad: Storage; dbias: Storage } {
+    const { grad, dbias } = epilogueGrad(this.dataOf(y), this.dataOf(dy), geo, activation, pre ? this.dataOf(pre) : null);
     return { grad: this.adopt(grad), dbias: this.adopt(dbias) };
   }
 

@@ -15,7 +15,8 @@
 // is orthogonal to x̂ there: shifting or scaling a channel's x changes
 // nothing after normalisation, so those directions get no gradient.
 
-import { epilogueTakes, type Activation, type NormGeometry } from '../backend';
+import { needsPreActivation, type Activation, type NormGeometry } from '../backend';
+import { unaryGrad } from './elementwise';
 
 // x: [N, C, S], weight, bias: [C] -> out: [N, C, S], mean, var: [C]
 export function batchNorm(
@@ -204,35 +205,38 @@ export function groupNormGrad(
   return { dx, dweight, dbias };
 }
 
-// The backward of a layer's epilogue y = f(z + bias): f'(z)·dy, with f'
-// read from the output y, and the bias's gradient, that summed per channel.
-// y, dy: [N, C, S] -> grad: [N, C, S], dbias: [C]
+// The backward of a layer's epilogue y = f(z), z = C + bias: f'(z)·dy, with
+// f' read from the output y, or taken at z itself where the layer kept it
+// (pre: silu, a negative leakyRelu slope), and the bias's gradient, that
+// summed per channel. y, dy, pre: [N, C, S] -> grad: [N, C, S], dbias: [C]
 export function epilogueGrad(
   y: Float64Array,
   dy: Float64Array,
   geo: NormGeometry,
   activation: Activation | null,
+  pre: Float64Array | null = null,
 ): { grad: Float64Array; dbias: Float64Array } {
   const { batch: N, channels: C, spatial: S } = checkGeometry('epilogueGrad', geo);
   checkLength('epilogueGrad', 'y', y, N * C * S);
   checkLength('epilogueGrad', 'dy', dy, N * C * S);
-  if (activation && !epilogueTakes(activation)) throw new Error(`cpu epilogueGrad: ${activation.op}'s derivative is not a function of its output`);
-  const slope = (v: number): number => {
-    switch (activation?.op) {
-      case undefined: return 1;
-      case 'relu': return v > 0 ? 1 : 0;
-      case 'leakyRelu': return v > 0 ? 1 : activation.alpha;
-      case 'tanh': return 1 - v * v;
-      case 'sigmoid': return v * (1 - v);
-      default: return Number.NaN; // epilogueTakes refused the others above
-    }
-  };
-  const grad = new Float64Array(N * C * S);
-  const dbias = new Float64Array(C);
-  for (let i = 0; i < grad.length; i++) {
-    grad[i] = slope(y[i]!) * dy[i]!;
-    dbias[Math.floor(i / S) % C] += grad[i]!;
+  if (pre) checkLength('epilogueGrad', 'pre', pre, N * C * S);
+  if (activation && needsPreActivation(activation) !== (pre !== null)) {
+    throw new Error(`cpu epilogueGrad: ${activation.op} (slope ${activation.alpha}) ${pre ? 'takes no' : 'needs the'} pre-activation`);
   }
+  const grad = pre
+    ? unaryGrad(activation!.op, pre, dy, activation!.alpha, 0)
+    : dy.map((g, i) => {
+      const v = y[i]!;
+      switch (activation?.op) {
+        case 'relu': return (v > 0 ? 1 : 0) * g;
+        case 'leakyRelu': return (v > 0 ? 1 : activation.alpha) * g;
+        case 'tanh': return (1 - v * v) * g;
+        case 'sigmoid': return v * (1 - v) * g;
+        default: return g;
+      }
+    });
+  const dbias = new Float64Array(C);
+  for (let i = 0; i < grad.length; i++) dbias[Math.floor(i / S) % C] += grad[i]!;
   return { grad, dbias };
 }
 

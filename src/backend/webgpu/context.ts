@@ -13,6 +13,7 @@ const USAGE_MAP_READ = 0x01;
 const USAGE_COPY_SRC = 0x04;
 const USAGE_COPY_DST = 0x08;
 const USAGE_QUERY_RESOLVE = 0x200;
+const USAGE_STORAGE = 0x80;
 
 export interface DispatchSpec {
   shader: string;
@@ -60,6 +61,12 @@ export class GpuContext {
   maxGroupsPerAxis: number;
   /** staging buffers created for uploads and readbacks */
   private stagingMade = 0;
+  /**
+   * Stands in for a writable binding a kernel leaves alone (its override
+   * off, as an epilogue's pre-activation): a binding must be there, and two
+   * writable bindings of one buffer in a dispatch are refused.
+   */
+  readonly unwritten: GPUBuffer;
 
   constructor(
     // Dawn's instance: were it garbage-collected, the device would die with it.
@@ -71,6 +78,7 @@ export class GpuContext {
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device);
     this.bindGroups = new BindGroupCache(device);
+    this.unwritten = device.createBuffer({ label: 'unwritten', size: 16, usage: USAGE_STORAGE });
     const align = device.limits.minUniformBufferOffsetAlignment;
     this.ring = new UniformRing(device, 256 * 1024, align);
     device.lost.then((info) => {

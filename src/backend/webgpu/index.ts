@@ -5,7 +5,7 @@ import type {
   Activation, AdamStep, Backend, Epilogue, BackendMemory, BinaryOp, ConvGeometry, DenoiseStep, LossKind, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
-import { checkDenoise, checkEpilogue, epilogueTakes, packOffsets } from '../backend';
+import { checkDenoise, checkEpilogue, needsPreActivation, packOffsets } from '../backend';
 import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
 import type { Overrides } from './pipelines';
@@ -168,6 +168,10 @@ export class WebGpuBackend implements Backend {
     checkStorageFits('webgpu: an upload', [data.length], this.largestStorage);
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     return new GpuStorage(this, f32.length, this.ctx.upload(f32));
+  }
+
+  empty(size: number): Storage {
+    return this.alloc(size);
   }
 
   full(size: number, value: number): Storage {
@@ -335,7 +339,7 @@ export class WebGpuBackend implements Backend {
 
   matmul(a: Storage, b: Storage, args: MatmulArgs, epilogue: Epilogue | null = null, force?: TuneChoice): Storage {
     const { batch, m, n, k } = args;
-    checkEpilogue('matmul', epilogue);
+    checkEpilogue('matmul', epilogue, batch * m * n);
     const out = this.alloc(batch * m * n);
     if (batch * m * n === 0) return out;
     if (k === 0 && !epilogue) {
@@ -363,7 +367,7 @@ export class WebGpuBackend implements Backend {
     const [wgX, wgY] = [Number(choice.WG_X), Number(choice.WG_Y)];
     const direct = choice.RV !== undefined;
     const [rows, cols] = direct ? [tm * Number(choice.RV), tn * Number(choice.CV)] : [tm, tn];
-    const fused = { BIAS: epilogue?.bias != null, ACT: activationNumber(epilogue?.activation ?? null) };
+    const fused = this.epilogueOverrides(epilogue);
     const overrides: Overrides = direct
       ? { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, RV: Number(choice.RV), CV: Number(choice.CV), ...fused }
       : { TRANS_A: args.transA, TRANS_B: args.transB, WG_X: wgX, WG_Y: wgY, TILE_K: Number(choice.TILE_K), ...fused };
@@ -376,8 +380,7 @@ export class WebGpuBackend implements Backend {
           this.ctx.dispatch({
             shader: 'matmul', entry: direct ? 'matmul_direct' : 'matmul', overrides,
             params: { m, n, k, a_batch_stride: args.aBatchStride, b_batch_stride: args.bBatchStride, block_offset: [x, y, z], alpha: epilogue?.activation?.alpha ?? 0 },
-            // without an epilogue's bias the kernel reads none: a stands in for the binding
-            buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer, bias: this.buf(epilogue?.bias ?? a) },
+            buffers: { a: this.buf(a), b: this.buf(b), out: out.buffer, ...this.epilogueBuffers(epilogue, a) },
             groups: [Math.min(most, grid[0] - x), Math.min(most, grid[1] - y), Math.min(most, grid[2] - z)],
           });
         }
@@ -461,12 +464,21 @@ export class WebGpuBackend implements Backend {
     return { n: x.size, t_stride: target.size === x.size ? 1 : 0, divisor };
   }
 
+  /** The overrides of a layer kernel's epilogue (conv2d.wgsl, matmul.wgsl). */
+  private epilogueOverrides(epilogue: Epilogue | null): Overrides {
+    return { BIAS: epilogue?.bias != null, PRE: epilogue?.pre != null, ACT: activationNumber(epilogue?.activation ?? null) };
+  }
+
+  /** Its bindings: without a bias the kernel reads none (`readable` stands in), without pre it writes none (unwritten stands in). */
+  private epilogueBuffers(epilogue: Epilogue | null, readable: Storage): { bias: GPUBuffer | GPUBufferBinding; pre: GPUBuffer | GPUBufferBinding } {
+    return { bias: this.buf(epilogue?.bias ?? readable), pre: epilogue?.pre ? this.buf(epilogue.pre) : this.ctx.unwritten };
+  }
+
   // ---- convolution: shaders/conv2d.wgsl, one mode per GEMM (see conv.ts)
 
   /** One conv kernel, as the tuner or the table chooses; `force` for the tuner's runs and bench/conv.ts's tile sweep. */
   conv(mode: ConvMode, a: Storage, b: Storage, geo: ConvGeometry, force?: ConvChoice, epilogue: Epilogue | null = null): Storage {
     if (epilogue && mode === 'weightGrad') throw new Error('webgpu: a weight gradient takes no epilogue');
-    checkEpilogue('conv', epilogue);
     const shape = convShape(geo);
     const choice = force ?? (this.tuner.choose(`conv.${mode}`, shape, () => ({
       kernel: `conv.${mode}`, shape, inputs: [a.size, b.size],
@@ -474,9 +486,10 @@ export class WebGpuBackend implements Backend {
       run: ([ta, tb], c) => this.conv(mode, ta, tb, geo, c as unknown as ConvChoice),
     })) as unknown as ConvChoice | null) ?? tableConvChoice(mode, geo, this.adapterKind);
     const plan = planConv(mode, geo, choice);
+    checkEpilogue('conv', epilogue, plan.total);
     const out = this.alloc(plan.total);
     if (plan.total === 0) return out;
-    if (plan.params.k === 0) {
+    if (plan.params.k === 0 && !epilogue) {
       this.release(out);
       return this.full(plan.total, 0);
     }
@@ -491,10 +504,9 @@ export class WebGpuBackend implements Backend {
       groups[plan.rowAxis] = Math.min(most, blocks - first);
       this.ctx.dispatch({
         shader: 'conv2d', entry: plan.entry,
-        overrides: { ...plan.overrides, BIAS: epilogue?.bias != null, ACT: activationNumber(epilogue?.activation ?? null) },
+        overrides: { ...plan.overrides, ...this.epilogueOverrides(epilogue) },
         params: { ...plan.params, block_offset: first, alpha: epilogue?.activation?.alpha ?? 0 },
-        // without an epilogue's bias the kernel reads none: a stands in for the binding
-        buffers: { a: this.buf(a), b: this.buf(b), out: layers.buffer, bias: this.buf(epilogue?.bias ?? a) }, groups,
+        buffers: { a: this.buf(a), b: this.buf(b), out: layers.buffer, ...this.epilogueBuffers(epilogue, a) }, groups,
       });
     }
     if (layers !== out) {
@@ -526,15 +538,18 @@ export class WebGpuBackend implements Backend {
   }
 
   /** shaders/epilogue.wgsl: a workgroup per channel, the activation's gradient and the bias's in one pass. */
-  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null): { grad: Storage; dbias: Storage } {
-    if (activation && !epilogueTakes(activation)) throw new Error(`webgpu: epilogueGrad cannot read ${activation.op}'s derivative from its output`);
+  epilogueGrad(y: Storage, dy: Storage, geo: NormGeometry, activation: Activation | null, pre: Storage | null = null): { grad: Storage; dbias: Storage } {
+    if (activation && needsPreActivation(activation) !== (pre !== null)) {
+      throw new Error(`webgpu: epilogueGrad of ${activation.op} (slope ${activation.alpha}) ${pre ? 'takes no' : 'needs the'} pre-activation`);
+    }
     const grad = this.alloc(y.size);
     const dbias = this.alloc(geo.channels);
     if (geo.channels > 0) {
       this.ctx.dispatch({
         shader: 'epilogue', entry: 'epilogue_backward', params: { ...geo, alpha: activation?.alpha ?? 0 },
-        overrides: { WG: this.normThreads(geo), ACT: activationNumber(activation) },
-        buffers: { y: this.buf(y), dy: this.buf(dy), out: grad.buffer, dbias: dbias.buffer },
+        overrides: { WG: this.normThreads(geo), ACT: activationNumber(activation), PRE: pre !== null },
+        // without pre the kernel reads none: y stands in for the binding
+        buffers: { y: this.buf(y), dy: this.buf(dy), out: grad.buffer, dbias: dbias.buffer, pre: this.buf(pre ?? y) },
         groups: gridFor(geo.channels, 1, this.ctx.maxGroupsPerAxis),
       });
     }
