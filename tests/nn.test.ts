@@ -1254,6 +1254,29 @@ describe('a linear layer, a conv, BatchNorm2d or GroupNorm then an activation, i
     });
   }
 
+  for (const backend of BACKENDS) {
+    it(`${backend}: batchnorm in eval mode without a gradient (one kernel) gives what the composed formula gives, each activation`, async () => {
+      for (const [name] of ACTIVATIONS) {
+        const activation = name as wg.F.ActivationName;
+        const { fused, composed, op, dispatches } = withBackend(backend, () => {
+          const x = wg.tensor(values(3 * 4 * 5 * 2, 19, 2), [3, 4, 5, 2], { requiresGrad: true });
+          const [rm, rv] = [wg.tensor(values(4, 20, 0.5), [4]), wg.tensor(values(4, 21, 0.4).map((v) => v + 1), [4])];
+          const [w, b] = [wg.tensor(values(4, 22), [4]), wg.tensor(values(4, 23), [4])];
+          const options = { training: false, activation, ...(name === 'leakyRelu' ? { negativeSlope: 0.2 } : {}) };
+          const ctx = backend === 'webgpu' ? (getBackend('webgpu') as WebGpuBackend).ctx : null;
+          const before = ctx?.dispatches ?? 0;
+          const fused = wg.noGrad(() => wg.F.batchNorm(x, rm, rv, w, b, options));
+          const dispatches = (ctx?.dispatches ?? 1) - before;
+          const composed = wg.F.batchNorm(x, rm, rv, w, b, options);
+          return { fused, composed, op: composed.node?.op, dispatches };
+        });
+        expect(dispatches).toBe(1);
+        expect(op).toBe(name);
+        expectClose(await read(fused), await read(composed), 1e-5, 1e-6, `${name} eval output`);
+      }
+    });
+  }
+
   it('not where a forward is overridden: a subclass, or a wrapper on the instance, sees its call', () => {
     let calls = 0;
     class CountedReLU extends nn.ReLU {

@@ -330,6 +330,13 @@ export interface Backend {
     activation?: Activation | null, bias?: Storage | null,
   ): { dx: Storage; dweight: Storage; dbias: Storage };
 
+  // batchnorm in eval mode: x: [N, C, S], mean, var (the running statistics), weight, bias: [C]
+  // (weight and bias both null: 1 and 0) -> out: [N, C, S] = f((x - mean) / sqrt(var + eps) · weight + bias)
+  batchNormEval(
+    x: Storage, mean: Storage, variance: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number,
+    activation: Activation | null,
+  ): Storage;
+
   // ---- groupnorm (see NormGeometry): statistics per sample and group of channels/groups channels
   // x: [N, C, S], weight, bias: [C] (both null: 1 and 0) -> out: [N, C, S] = (x - mean) / sqrt(var + eps) · weight + bias,
   // with mean, var: [N·groups] (var biased); with an activation, out = f(that)

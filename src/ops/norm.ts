@@ -1,7 +1,7 @@
 // Batch and group normalization, as PyTorch's F.batch_norm and F.group_norm,
 // and batchnorm with an activation after it in one kernel each way.
 import { Tensor, shapeString } from '../tensor';
-import { record } from '../autograd';
+import { isGradEnabled, record } from '../autograd';
 import type { Activation, Storage } from '../backend/backend';
 import { activationOption, applyActivation, type ActivationName } from './activation';
 import { fullOn } from './creation';
@@ -35,7 +35,8 @@ export interface BatchNormOptions {
  * x: [N, C, ...]. Training: normalize with the batch's statistics (one fused
  * kernel each way) and update runningMean/runningVar in place with the
  * unbiased variance, new = (1 - momentum)·old + momentum·batch. Eval:
- * normalize with the running statistics.
+ * normalize with the running statistics, in one kernel where no gradient
+ * will be taken.
  */
 export function batchNorm(
   x: Tensor,
@@ -58,6 +59,19 @@ export function batchNorm(
 
   if (!training) {
     if (!runningMean || !runningVar) throw new Error(`${op}: eval mode needs runningMean and runningVar`);
+    const inputs = [x, runningMean, runningVar, weight, bias];
+    const graph = isGradEnabled() && inputs.some((t) => t?.requiresGrad);
+    if (!graph && inputs.every((t) => !t || t.backend === x.backend)) {
+      // no gradient to take (sampling, evaluation): one kernel
+      const geo = { batch: x.shape[0], channels, spatial: x.size / Math.max(1, x.shape[0] * channels) };
+      const affine = affineOf(x, weight, bias);
+      const out = x.backend.batchNormEval(
+        x.storageFor(op), runningMean.storageFor(op), runningVar.storageFor(op),
+        affine[0]?.storageFor(op) ?? null, affine[1]?.storageFor(op) ?? null, geo, eps, activation,
+      );
+      for (const t of affine) if (t !== weight && t !== bias) t.dispose();
+      return new Tensor(out, x.shape);
+    }
     let y = x.sub(perChannel(runningMean, x.rank)).div(perChannel(runningVar, x.rank).add(eps).sqrt());
     if (weight) y = y.mul(perChannel(weight, x.rank));
     if (bias) y = y.add(perChannel(bias, x.rank));

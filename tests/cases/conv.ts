@@ -261,16 +261,23 @@ function bnTrain(s: BnSpec): Case {
   });
 }
 
-function bnEval(shape: number[], affine: boolean): Case {
+/**
+ * Eval mode from given running statistics: with gradients, the composed
+ * formula; without (grads false: how a sampler runs it), one kernel, the
+ * activation in it.
+ */
+function bnEval(shape: number[], affine: boolean, grads = true, activation?: ActivationName): Case {
   const c = shape[1];
-  return opCase(`batchNorm eval x ${JSON.stringify(shape)} given running stats${affine ? '' : ', weight/bias null'}`, {
+  const how = `${grads ? '' : ', no gradient (one kernel)'}${activation ? `, then ${activation}` : ''}`;
+  return opCase(`batchNorm eval x ${JSON.stringify(shape)} given running stats${affine ? '' : ', weight/bias null'}${how}`, {
     inputs: [
-      x(shape),
+      { ...x(shape), grad: grads },
       { shape: [c], low: -0.5, high: 0.5, grad: false },
       { shape: [c], low: 0.3, high: 2, grad: false },
-      ...(affine ? [x([c], 0.5, 1.5), x([c], -0.5, 0.5)] : []),
+      ...(affine ? [{ ...x([c], 0.5, 1.5), grad: grads }, { ...x([c], -0.5, 0.5), grad: grads }] : []),
     ],
-    fn: (xt: Tensor, rm: Tensor, rv: Tensor, w?: Tensor, b?: Tensor) => F.batchNorm(xt, rm, rv, w ?? null, b ?? null, { training: false }),
+    fn: (xt: Tensor, rm: Tensor, rv: Tensor, w?: Tensor, b?: Tensor) =>
+      F.batchNorm(xt, rm, rv, w ?? null, b ?? null, { training: false, ...(activation ? { activation } : {}) }),
   });
 }
 
@@ -304,6 +311,10 @@ const normCases: Case[] = [
   bnEval([4, 3, 5, 7], true),
   bnEval([2, 17, 3, 3], false),
   bnEval([16, 5], true),
+  bnEval([4, 3, 5, 7], true, false),
+  bnEval([2, 17, 3, 3], false, false, 'relu'),
+  bnEval([8, 16, 8, 8], true, false, 'tanh'),
+  bnEval([3, 5, 2, 2], true, false, 'silu'),
   opCase('batchNorm eval x [4, 3, 5, 7] given running stats, then leakyRelu 0.2', {
     inputs: [x([4, 3, 5, 7]), { shape: [3], low: -0.5, high: 0.5, grad: false }, { shape: [3], low: 0.3, high: 2, grad: false }, x([3], 0.5, 1.5), x([3], -0.5, 0.5)],
     fn: (xt: Tensor, rm: Tensor, rv: Tensor, w: Tensor, b: Tensor) =>

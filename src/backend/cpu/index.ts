@@ -283,6 +283,18 @@ export class CpuBackend implements Backend {
     return this.activated(batchNorm(this.dataOf(x), this.perChannel(weight, geo, 1), this.perChannel(bias, geo, 0), geo, eps), activation);
   }
 
+  batchNormEval(
+    x: Storage, mean: Storage, variance: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number,
+    activation: Activation | null,
+  ): Storage {
+    const C = geo.channels;
+    const z = normalized(
+      this.dataOf(x), this.dataOf(mean), this.dataOf(variance),
+      weight ? this.dataOf(weight) : new Float64Array(C).fill(1), bias ? this.dataOf(bias) : new Float64Array(C), geo, eps,
+    );
+    return this.adopt(activation ? unary(activation.op, z, activation.alpha, 0) : z);
+  }
+
   batchNormGrad(
     dy: Storage,
     x: Storage,

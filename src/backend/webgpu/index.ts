@@ -660,6 +660,26 @@ export class WebGpuBackend implements Backend {
     return { out, mean, var: variance };
   }
 
+  /** shaders/batchnorm_eval.wgsl: one thread an element. */
+  batchNormEval(
+    x: Storage, mean: Storage, variance: Storage, weight: Storage | null, bias: Storage | null, geo: NormGeometry, eps: number,
+    activation: Activation | null,
+  ): Storage {
+    if (!weight !== !bias) throw new Error('webgpu: batchNormEval takes a weight and a bias, or neither');
+    const out = this.alloc(x.size);
+    if (x.size > 0) {
+      this.ctx.dispatch({
+        shader: 'batchnorm_eval', entry: 'batchnorm_eval',
+        params: { channels: geo.channels, spatial: geo.spatial, n: x.size, eps, affine: Number(weight !== null), alpha: activation?.alpha ?? 0 },
+        overrides: { ACT: activationNumber(activation) },
+        // without weight and bias the kernel reads neither: x stands in for both bindings
+        buffers: { x: this.buf(x), weight: this.buf(weight ?? x), bias: this.buf(bias ?? x), mean: this.buf(mean), variance: this.buf(variance), out: out.buffer },
+        groups: gridFor(x.size, shaderConstant('batchnorm_eval', 'WG'), this.ctx.maxGroupsPerAxis),
+      });
+    }
+    return out;
+  }
+
   batchNormGrad(
     dy: Storage, x: Storage, mean: Storage, variance: Storage, weight: Storage | null, geo: NormGeometry, eps: number,
     activation: Activation | null = null, bias: Storage | null = null, threads?: number,
