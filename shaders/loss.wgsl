@@ -13,14 +13,15 @@
 //   kl_grad:      out[i] = x[i] · g[0] / p.divisor, out2[i] = ½(e^t[i] − 1) · g[0] / p.divisor:
 //                 the Gaussian KL's two gradients in one pass
 //
-// The target is read at i · p.t_stride: stride 0 broadcasts one value (a
-// GAN's "real" or "fake"). A loss is a scalar over a batch (n in the tens
+// The target is t[i], or with p.scalar one value for every element,
+// p.value (a GAN's "real" or "fake": no buffer made for it). A loss is a scalar over a batch (n in the tens
 // to thousands), so one workgroup is enough for the forward. WG must be a
 // power of two.
 
 struct Params {
   n: u32,
-  t_stride: u32,
+  scalar: u32,   // 1: the target is p.value, t is not read
+  value: f32,
   divisor: f32,
 }
 
@@ -66,10 +67,15 @@ fn term_grad(v: f32, u: f32) -> f32 {
   }
 }
 
+fn target_at(i: u32) -> f32 {
+  if (p.scalar != 0u) { return p.value; }
+  return t[i];
+}
+
 @compute @workgroup_size(WG) fn loss(@builtin(local_invocation_index) lane: u32) {
   var acc = 0.0;
   for (var i = lane; i < p.n; i += WG) {
-    acc += term(x[i], t[i * p.t_stride]);
+    acc += term(x[i], target_at(i));
   }
   let total = workgroup_sum(lane, 0u, 1u, vec2f(acc, 0.0)).x;
   if (lane == 0u) { out[0] = total / p.divisor; }
@@ -82,7 +88,7 @@ fn element(gid: vec3u, nwg: vec3u) -> u32 {
 @compute @workgroup_size(WG) fn loss_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = element(gid, nwg);
   if (i >= p.n) { return; }
-  out[i] = term_grad(x[i], t[i * p.t_stride]) * g[0] / p.divisor;
+  out[i] = term_grad(x[i], target_at(i)) * g[0] / p.divisor;
 }
 
 @compute @workgroup_size(WG) fn kl_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -68,6 +68,11 @@ export interface Pack {
   offsets: number[];
 }
 
+/** A loss's target: n values, one per input, or one number for all. */
+export function checkLossTarget(n: number, target: { size: number } | number): void {
+  if (typeof target !== 'number' && target.size !== n) throw new Error(`loss: a target of ${target.size} values for ${n} inputs`);
+}
+
 /** A denoiseStep's sizes: eps n values (2n with guidance), noise n when its coefficient is not 0. */
 export function checkDenoise(n: number, epsSize: number, noiseSize: number | null, step: DenoiseStep): void {
   const want = step.guidance === null ? n : 2 * n;
@@ -280,10 +285,10 @@ export interface Backend {
   matmul(a: Storage, b: Storage, args: MatmulArgs, epilogue?: Epilogue | null): Storage;
   // softmax (or log-softmax) of each row               x: [rows, cols] -> out: [rows, cols]
   softmax(x: Storage, rows: number, cols: number, log: boolean): Storage;
-  // Σ_i term(x[i], target[i]) / divisor (see LossKind; n ≥ 1)   x: [n], target: [n] or [1] -> out: [1]
-  loss(kind: LossKind, x: Storage, target: Storage, divisor: number): Storage;
-  // its gradient with respect to x                      x: [n], target: [n] or [1], grad: [1] -> dx: [n]
-  lossGrad(kind: LossKind, x: Storage, target: Storage, grad: Storage, divisor: number): Storage;
+  // Σ_i term(x[i], target[i]) / divisor (see LossKind; n ≥ 1)   x: [n], target: [n] or one number -> out: [1]
+  loss(kind: LossKind, x: Storage, target: Storage | number, divisor: number): Storage;
+  // its gradient with respect to x                      x: [n], target: [n] or one number, grad: [1] -> dx: [n]
+  lossGrad(kind: LossKind, x: Storage, target: Storage | number, grad: Storage, divisor: number): Storage;
   // the Gaussian KL's gradients, both in one pass       mean, logvar: [n], grad: [1] -> each [n]
   gaussianKlGrad(mean: Storage, logvar: Storage, grad: Storage, divisor: number): { mean: Storage; logvar: Storage };
   // one diffusion sampler step after the net (see DenoiseStep)   xt: [n], eps: [n] ([2n] guided), noise: [n] or null

@@ -39,13 +39,15 @@ function fusedLoss(
   const given = typeof target === 'number' ? null : target;
   if (input.size === 0 || (given && given.backend !== input.backend) || (given?.requiresGrad && !targetGrad)) return composed();
   const be = input.backend;
-  const t = given ?? new Tensor(be.fromArray([target as number]), [1]);
   const divisor = input.size;
-  const loss = new Tensor(be.loss(kind, input.storageFor(op), t.storageFor(op), divisor), []);
-  return record(op, loss, [input, t], (g) => {
-    const dx = () => new Tensor(be.lossGrad(kind, input.storageFor(op), t.storageFor(op), g.storageFor(op), divisor), input.shape);
+  // a number travels in the kernel's uniforms: no buffer for it
+  const t = () => (given ? given.storageFor(op) : (target as number));
+  const loss = new Tensor(be.loss(kind, input.storageFor(op), t(), divisor), []);
+  return record(op, loss, given ? [input, given] : [input], (g) => {
+    const dx = () => new Tensor(be.lossGrad(kind, input.storageFor(op), t(), g.storageFor(op), divisor), input.shape);
     const dInput = input.requiresGrad ? dx() : null;
-    return [dInput, t.requiresGrad ? targetGrad!(g, () => dInput ?? dx()) : null];
+    if (!given) return [dInput];
+    return [dInput, given.requiresGrad ? targetGrad!(g, () => dInput ?? dx()) : null];
   });
 }
 

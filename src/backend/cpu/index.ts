@@ -176,12 +176,16 @@ export class CpuBackend implements Backend {
     return this.adopt(softmax(this.dataOf(x), rows, cols, log));
   }
 
-  loss(kind: LossKind, x: Storage, target: Storage, divisor: number): Storage {
-    return this.adopt(loss(kind, this.dataOf(x), this.dataOf(target), divisor));
+  loss(kind: LossKind, x: Storage, target: Storage | number, divisor: number): Storage {
+    return this.adopt(loss(kind, this.dataOf(x), this.targetOf(target), divisor));
   }
 
-  lossGrad(kind: LossKind, x: Storage, target: Storage, grad: Storage, divisor: number): Storage {
-    return this.adopt(lossGrad(kind, this.dataOf(x), this.dataOf(target), this.dataOf(grad)[0], divisor));
+  lossGrad(kind: LossKind, x: Storage, target: Storage | number, grad: Storage, divisor: number): Storage {
+    return this.adopt(lossGrad(kind, this.dataOf(x), this.targetOf(target), this.dataOf(grad)[0], divisor));
+  }
+
+  private targetOf(target: Storage | number): Float64Array | number {
+    return typeof target === 'number' ? target : this.dataOf(target);
   }
 
   gaussianKlGrad(mean: Storage, logvar: Storage, grad: Storage, divisor: number): { mean: Storage; logvar: Storage } {

@@ -1,7 +1,7 @@
 // Losses fused into one call each way, the reference for shaders/loss.wgsl:
-// Σ_i term(x[i], t[i]) / divisor, the target either n values or one
-// (broadcast).
-import type { LossKind } from '../backend';
+// Σ_i term(x[i], t[i]) / divisor, the target either n values or one number
+// for all.
+import { checkLossTarget, type LossKind } from '../backend';
 
 // softplus(x) = log(1 + e^x) written as max(x, 0) + log(1 + e^-|x|) so that e^x never overflows
 function softplus(v: number): number {
@@ -29,24 +29,20 @@ function termGrad(kind: LossKind, v: number, t: number): number {
   }
 }
 
-function targetAt(target: Float64Array, i: number): number {
-  return target.length === 1 ? target[0] : target[i];
+function targetAt(target: Float64Array | number, i: number): number {
+  return typeof target === 'number' ? target : target[i];
 }
 
-function checkTarget(x: Float64Array, target: Float64Array): void {
-  if (target.length !== x.length && target.length !== 1) throw new Error(`cpu loss: a target of ${target.length} values for ${x.length} inputs`);
-}
-
-export function loss(kind: LossKind, x: Float64Array, target: Float64Array, divisor: number): Float64Array {
-  checkTarget(x, target);
+export function loss(kind: LossKind, x: Float64Array, target: Float64Array | number, divisor: number): Float64Array {
+  checkLossTarget(x.length, typeof target === 'number' ? target : { size: target.length });
   let sum = 0;
   for (let i = 0; i < x.length; i++) sum += term(kind, x[i], targetAt(target, i));
   return Float64Array.of(sum / divisor);
 }
 
 // d/dx of the loss above, times the loss's gradient g
-export function lossGrad(kind: LossKind, x: Float64Array, target: Float64Array, g: number, divisor: number): Float64Array {
-  checkTarget(x, target);
+export function lossGrad(kind: LossKind, x: Float64Array, target: Float64Array | number, g: number, divisor: number): Float64Array {
+  checkLossTarget(x.length, typeof target === 'number' ? target : { size: target.length });
   return x.map((v, i) => termGrad(kind, v, targetAt(target, i)) * (g / divisor));
 }
 

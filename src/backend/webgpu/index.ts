@@ -5,7 +5,7 @@ import type {
   Activation, AdamStep, Backend, Epilogue, BackendMemory, BinaryOp, ConvGeometry, DenoiseStep, LossKind, MatmulArgs, NormGeometry, Pack, PoolGeometry, ReduceOp, SgdStep, Storage,
   UnaryOp,
 } from '../backend';
-import { checkDenoise, checkEpilogue, needsPreActivation, packOffsets } from '../backend';
+import { checkDenoise, checkEpilogue, checkLossTarget, needsPreActivation, packOffsets } from '../backend';
 import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
 import { GpuContext, gridFor } from './context';
 import type { Overrides } from './pipelines';
@@ -412,20 +412,20 @@ export class WebGpuBackend implements Backend {
   }
 
   /** shaders/loss.wgsl: one workgroup folds the n terms. */
-  loss(kind: LossKind, x: Storage, target: Storage, divisor: number): Storage {
+  loss(kind: LossKind, x: Storage, target: Storage | number, divisor: number): Storage {
     const out = this.alloc(1);
     this.ctx.dispatch({
       shader: 'loss', entry: 'loss', overrides: { LOSS: LOSS_NUMBERS[kind] }, params: this.lossParams(x, target, divisor),
-      buffers: { x: this.buf(x), t: this.buf(target), out: out.buffer }, groups: [1, 1, 1],
+      buffers: { x: this.buf(x), t: this.target(x, target), out: out.buffer }, groups: [1, 1, 1],
     });
     return out;
   }
 
-  lossGrad(kind: LossKind, x: Storage, target: Storage, grad: Storage, divisor: number): Storage {
+  lossGrad(kind: LossKind, x: Storage, target: Storage | number, grad: Storage, divisor: number): Storage {
     const out = this.alloc(x.size);
     this.ctx.dispatch({
       shader: 'loss', entry: 'loss_grad', overrides: { LOSS: LOSS_NUMBERS[kind] }, params: this.lossParams(x, target, divisor),
-      buffers: { x: this.buf(x), t: this.buf(target), g: this.buf(grad), out: out.buffer },
+      buffers: { x: this.buf(x), t: this.target(x, target), g: this.buf(grad), out: out.buffer },
       groups: gridFor(x.size, shaderConstant('loss', 'WG'), this.ctx.maxGroupsPerAxis),
     });
     return out;
@@ -459,10 +459,16 @@ export class WebGpuBackend implements Backend {
     return { prev, x0 };
   }
 
-  private lossParams(x: Storage, target: Storage, divisor: number) {
-    if (target.size !== x.size && target.size !== 1) throw new Error(`webgpu loss: a target of ${target.size} values for ${x.size} inputs`);
-    return { n: x.size, t_stride: target.size === x.size ? 1 : 0, divisor };
+  private lossParams(x: Storage, target: Storage | number, divisor: number) {
+    checkLossTarget(x.size, target);
+    return { n: x.size, scalar: Number(typeof target === 'number'), value: typeof target === 'number' ? target : 0, divisor };
   }
+
+  /** A loss's target binding: its buffer, or for a number (a uniform) x standing in. */
+  private target(x: Storage, target: Storage | number): GPUBuffer | GPUBufferBinding {
+    return this.buf(typeof target === 'number' ? x : target);
+  }
+
 
   /** The overrides of a layer kernel's epilogue (conv2d.wgsl, matmul.wgsl). */
   private epilogueOverrides(epilogue: Epilogue | null): Overrides {
