@@ -1,7 +1,7 @@
 // The number flags of the `wgrad` commands: what a user types by mistake is
 // refused naming the flag and what it takes.
 import { describe, it, expect } from 'vitest';
-import { checkResumeFlags, fractionFlag, intFlag, parseFlags, positiveFlag, type Flags } from '../src/cli/args';
+import { checkResumeFlags, fractionFlag, fractionPairFlag, intFlag, parseFlags, positiveFlag, type Flags } from '../src/cli/args';
 
 const FLAGS: Flags = {
   steps: { type: 'string', help: '' },
@@ -29,6 +29,11 @@ describe('number flags', () => {
     for (const raw of ['0x1', 'Infinity', '1/2']) expect(() => positiveFlag('wgrad x', { lr: raw }, 'lr')).toThrow(/--lr must be a number > 0/);
     expect(fractionFlag('wgrad x', { ema: '0.999' }, 'ema')).toBe(0.999);
     expect(() => fractionFlag('wgrad x', { ema: '1' }, 'ema')).toThrow(/--ema must be a number in \[0, 1\), got '1'/);
+    expect(fractionPairFlag('wgrad x', { betas: '0,0.999' }, 'betas')).toEqual([0, 0.999]);
+    expect(fractionPairFlag('wgrad x', { betas: '.5, 9e-1' }, 'betas')).toEqual([0.5, 0.9]);
+    for (const raw of ['0.5', '0.5,0.9,0.99', '0.5,1', '-0.1,0.9', '0.5,', 'a,b', '0x0,0.9']) {
+      expect(() => fractionPairFlag('wgrad x', { betas: raw }, 'betas')).toThrow(`--betas must be two numbers in [0, 1) written a,b (as 0.5,0.999), got '${raw}'`);
+    }
   });
 
   it('resuming: a given flag that agrees passes, one that differs names both values, one not given is not compared', () => {

@@ -93,7 +93,8 @@ describe('re-running a training command', () => {
     const differs = wgrad([...command, '--steps', '4', '--batch', '4', ...resume]);
     expect(differs.code).toBe(1);
     expect(differs.stderr).toMatch(/--batch 4 differs from the checkpoint's 2 \(.*checkpoint\.safetensors\)/);
-    expect(wgrad([...command, '--steps', '4', '--recipe', 'hinge', ...resume]).stderr).toMatch(/--recipe hinge differs from the checkpoint's ema-hinge/);
+    expect(wgrad([...command, '--steps', '4', '--recipe', 'hinge', ...resume]).stderr).toMatch(/--recipe hinge differs from the checkpoint's ema-hinge-b0/);
+    expect(wgrad([...command, '--steps', '4', '--betas', '0.9,0.999', ...resume]).stderr).toMatch(/--betas 0\.9,0\.999 differs from the checkpoint's 0,0\.999/);
     expect(wgrad([...command, '--steps', '3', ...resume]).stderr).toMatch(/at step 3; --steps 3 leaves nothing to do/);
     expect(savedStep(out)).toBe(3);
   });

@@ -74,7 +74,7 @@ describe('DCGAN models', () => {
 
   it('take each named size\'s learning rate and batch unless told: tiny 1e-3, small and base the paper\'s 2e-4', () => {
     const tiny = dcganTrainConfig('tiny', { channels: 1, data: 'shapes' });
-    expect([tiny.lr, tiny.batch, tiny.betas]).toEqual([1e-3, 16, [0.5, 0.999]]);
+    expect([tiny.lr, tiny.batch, tiny.betas]).toEqual([1e-3, 16, [0, 0.999]]);
     expect(tiny.generatorWidth).toBe(2 * tiny.discriminatorWidth);
     for (const name of ['small', 'base']) expect(dcganTrainConfig(name, { channels: 3, data: 'shapes' }).lr).toBe(2e-4);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', lr: 5e-4, batch: 4 })).toMatchObject({ lr: 5e-4, batch: 4 });
@@ -97,16 +97,19 @@ describe('DCGAN recipes', () => {
       .toThrow(/upsample must be 'transposed' or 'nearest', got "bilinear"/);
   });
 
-  it('the paper recipe is the published DCGAN; the default samples from the generator\'s average and trains with the hinge loss (ema-hinge); each other recipe changes what its name says', () => {
-    expect(DEFAULT_DCGAN_RECIPE).toBe('ema-hinge');
-    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'hinge', emaDecay: 0.999 });
-    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'bce', emaDecay: 0 });
+  it('the paper recipe is the published DCGAN; the default samples from the generator\'s average and trains with the hinge loss and Adam without momentum (ema-hinge-b0); each other recipe changes what its name says', () => {
+    expect(DEFAULT_DCGAN_RECIPE).toBe('ema-hinge-b0');
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'hinge', emaDecay: 0.999, betas: [0, 0.999] });
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper' })).toMatchObject({ upsample: 'transposed', discriminatorNorm: 'batch', loss: 'bce', emaDecay: 0, betas: [0.5, 0.999] });
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'ema-hinge' })).toMatchObject({ loss: 'hinge', emaDecay: 0.999, betas: [0.5, 0.999] });
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper', betas: [0.9, 0.99] }).betas).toEqual([0.9, 0.99]);
+    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', betas: [0.5, 1] })).toThrow(/betas must be two numbers in \[0, 1\), got \[0\.5,1\]/);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes' }).recipe).toBe(DEFAULT_DCGAN_RECIPE);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'ema' }).emaDecay).toBe(0.999);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'nearest' }).upsample).toBe('nearest');
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'spectral-hinge' })).toMatchObject({ discriminatorNorm: 'spectral', loss: 'hinge' });
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'paper', loss: 'hinge' }).loss).toBe('hinge');
-    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'fancy' })).toThrow(/unknown recipe 'fancy'; valid: paper, ema, nearest, hinge, spectral-hinge, ema-hinge/);
+    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', recipe: 'fancy' })).toThrow(/unknown recipe 'fancy'; valid: paper, ema, nearest, hinge, spectral-hinge, ema-hinge, ema-hinge-b0/);
     expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', emaDecay: 1 })).toThrow(/emaDecay must be in \[0, 1\), got 1/);
   });
 

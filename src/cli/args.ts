@@ -87,6 +87,17 @@ export function fractionFlag(command: string, values: FlagValues, name: string):
   return n;
 }
 
+/** The flag as two numbers in [0, 1), written "a,b" (Adam's betas). */
+export function fractionPairFlag(command: string, values: FlagValues, name: string): [number, number] {
+  const raw = values[name];
+  const parts = typeof raw === 'string' ? raw.split(',') : [];
+  const numbers = parts.map(Number);
+  if (parts.length !== 2 || !parts.every((p) => DECIMAL.test(p.trim())) || !numbers.every((n) => n >= 0 && n < 1)) {
+    throw new Error(`${command}: --${name} must be two numbers in [0, 1) written a,b (as 0.5,0.999), got '${raw}'`);
+  }
+  return [numbers[0], numbers[1]];
+}
+
 export function stringFlag(command: string, values: FlagValues, name: string): string {
   const raw = values[name];
   if (typeof raw !== 'string' || raw === '') throw new Error(`${command}: --${name} is required`);

@@ -10,7 +10,7 @@ import { encodeGif, encodePng, imageGrid } from '../io/picture';
 import { checkFinite } from '../train/checkpoint';
 import { checkCountFits, sampleInPieces } from '../train/fits';
 import { normalArray, slerpRows } from '../random';
-import { checkResumeFlags, choiceFlag, flagGiven, fractionFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
+import { checkResumeFlags, choiceFlag, flagGiven, fractionFlag, fractionPairFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { PRETRAINED, checkpointPath, pretrainedFlag, pretrainedPath } from './pretrained';
 import { RUN_FOLDER_FLAGS, progressMode, runFolder, runTrainCommand } from './progress';
 
@@ -26,6 +26,7 @@ export const TRAIN_DCGAN_FLAGS: Flags = {
   'd-norm': { type: 'string', help: 'batch | spectral: the discriminator\'s normalization (default: the recipe\'s)' },
   loss: { type: 'string', help: 'bce | hinge (default: the recipe\'s)' },
   ema: { type: 'string', help: 'decay of the generator average samples come from, 0 = none (default: the recipe\'s)' },
+  betas: { type: 'string', help: 'Adam\'s betas for both nets, as 0.5,0.999 (default: the recipe\'s)' },
   seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
   out: { type: 'string', default: 'runs/dcgan', help: 'the run folder' },
   resume: { type: 'string', help: 'a checkpoint to continue from; flags given must agree with it' },
@@ -54,6 +55,7 @@ function runFlagValues(c: DcganTrainConfig): Record<string, string | number> {
   return {
     data: c.data, config: c.configName, batch: c.batch, lr: c.lr, 'lr-d': c.lrD ?? c.lr, seed: c.seed, channels: c.channels,
     recipe: c.recipe ?? 'paper', upsample: c.upsample ?? 'transposed', 'd-norm': c.discriminatorNorm ?? 'batch', loss: c.loss ?? 'bce', ema: c.emaDecay ?? 0,
+    betas: c.betas.join(','),
   };
 }
 
@@ -77,6 +79,7 @@ async function configFromFlags(command: string, values: FlagValues): Promise<Dcg
     discriminatorNorm: values['d-norm'] === undefined ? undefined : choiceFlag(command, values, 'd-norm', ['batch', 'spectral'] as const),
     loss: values.loss === undefined ? undefined : choiceFlag(command, values, 'loss', ['bce', 'hinge'] as const),
     emaDecay: values.ema === undefined ? undefined : fractionFlag(command, values, 'ema'),
+    betas: values.betas === undefined ? undefined : fractionPairFlag(command, values, 'betas'),
   });
 }
 
@@ -94,7 +97,7 @@ function fineTuner(command: string, args: string[], values: FlagValues, asked: D
   try {
     const from = source.config;
     const given = (flag: string) => flagGiven(args, flag);
-    for (const flag of ['config', 'recipe', 'upsample', 'd-norm', 'loss', 'ema']) {
+    for (const flag of ['config', 'recipe', 'upsample', 'd-norm', 'loss', 'ema', 'betas']) {
       if (given(flag)) throw new Error(`${command}: --${flag} comes from --init's checkpoint (${path}); drop it`);
     }
     if (given('channels') && asked.channels !== from.channels) {
