@@ -95,8 +95,11 @@ describe('re-running a training command', () => {
     expect(differs.stderr).toMatch(/--batch 4 differs from the checkpoint's 2 \(.*checkpoint\.safetensors\)/);
     expect(wgrad([...command, '--steps', '4', '--recipe', 'hinge', ...resume]).stderr).toMatch(/--recipe hinge differs from the checkpoint's ema-hinge-b0/);
     expect(wgrad([...command, '--steps', '4', '--betas', '0.9,0.999', ...resume]).stderr).toMatch(/--betas 0\.9,0\.999 differs from the checkpoint's 0,0\.999/);
-    expect(wgrad([...command, '--steps', '3', ...resume]).stderr).toMatch(/at step 3; --steps 3 leaves nothing to do/);
-    expect(savedStep(out)).toBe(3);
+    expect(wgrad([...command, '--steps', '4', '--ndf', '16', ...resume]).stderr).toMatch(/--ndf 16 differs from the checkpoint's 8/);
+    expect(wgrad([...command, '--steps', '4', '--ndf', '8', '--ngf', '16', '--nz', '16', ...resume]).code).toBe(0); // the checkpoint's own widths, given
+    expect(savedStep(out)).toBe(4);
+    expect(wgrad([...command, '--steps', '4', ...resume]).stderr).toMatch(/at step 4; --steps 4 leaves nothing to do/);
+    expect(savedStep(out)).toBe(4);
   });
 
   it('a new run into a folder that holds one is refused (nothing changes), goes to a fresh folder with --new-folder, replaces it with --overwrite', () => {

@@ -74,7 +74,7 @@ describe('wgrad train / sample dcgan', () => {
     const r = wgrad(['train', 'dcgan', '--config', 'tiny', '--steps', '2', '--batch', '4', '--sample-every', '1', '--out', run, '--seed', '3']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/DCGAN 'tiny' \(recipe ema-hinge-b0\) on shapes \(60000 images, 32×32×1\), batch 4/);
+    expect(r.stdout).toMatch(/DCGAN 'tiny' \(nz 16, ngf 16, ndf 8; recipe ema-hinge-b0\) on shapes \(60000 images, 32×32×1\), batch 4/);
     expect(r.stdout).toMatch(/done: 2 steps, lossD \d/);
     for (const f of ['metrics.jsonl', 'evolution.gif', 'loss.svg', 'checkpoint.safetensors', 'config.json', 'samples/step-000002.png']) {
       expect(existsSync(join(run, f))).toBe(true);

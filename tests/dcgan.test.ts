@@ -72,12 +72,15 @@ describe('DCGAN models', () => {
     expect(Math.hypot(mid[2], mid[3])).toBeCloseTo(5, 5);
   });
 
-  it('take each named size\'s learning rate and batch unless told: tiny 1e-3, small and base the paper\'s 2e-4', () => {
+  it('take each named size\'s learning rate, batch and widths unless told: tiny 1e-3, small and base the paper\'s 2e-4', () => {
     const tiny = dcganTrainConfig('tiny', { channels: 1, data: 'shapes' });
     expect([tiny.lr, tiny.batch, tiny.betas]).toEqual([1e-3, 16, [0, 0.999]]);
     expect(tiny.generatorWidth).toBe(2 * tiny.discriminatorWidth);
     for (const name of ['small', 'base']) expect(dcganTrainConfig(name, { channels: 3, data: 'shapes' }).lr).toBe(2e-4);
     expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', lr: 5e-4, batch: 4 })).toMatchObject({ lr: 5e-4, batch: 4 });
+    expect(dcganTrainConfig('tiny', { channels: 1, data: 'shapes', latent: 8, generatorWidth: 32, discriminatorWidth: 16 }))
+      .toMatchObject({ configName: 'tiny', latent: 8, generatorWidth: 32, discriminatorWidth: 16, batch: 16, lr: 1e-3 });
+    expect(() => dcganTrainConfig('tiny', { channels: 1, data: 'shapes', discriminatorWidth: 0 })).toThrow(/discriminatorWidth must be a positive integer, got 0/);
     expect(() => dcganTrainConfig('huge', { channels: 1, data: 'shapes' })).toThrow(/unknown config 'huge'; valid: tiny, small, base/);
   });
 });

@@ -117,5 +117,7 @@ describe('using the pretrained models', () => {
     expect(info.config.channels).toBe(1); // the pretrained nets' channels: the photos are read in gray
     expect(wgrad(['train', 'dcgan', '--init', 'pretrained:shapes', '--recipe', 'paper', '--steps', '1', '--out', join(dir, 'x')]).stderr)
       .toMatch(/--recipe comes from --init's checkpoint/);
+    expect(wgrad(['train', 'dcgan', '--init', 'pretrained:shapes', '--ngf', '32', '--steps', '1', '--out', join(dir, 'x')]).stderr)
+      .toMatch(/--ngf comes from --init's checkpoint/);
   });
 });

@@ -19,7 +19,7 @@ export const TRAIN_DCGAN_FLAGS: Flags = {
   config: { type: 'string', default: 'auto', help: `${Object.keys(DCGAN_MODEL.sizes).join(' | ')} | auto (tiny on a CPU adapter such as SwiftShader, else small)` },
   steps: { type: 'string', help: 'train until this many steps in total (default: the config\'s)' },
   batch: { type: 'string', help: 'images per step (default: the config\'s)' },
-  lr: { type: 'string', help: 'Adam learning rate, betas 0.5, 0.999 (default: the config\'s, tiny 1e-3, else 2e-4)' },
+  lr: { type: 'string', help: 'Adam learning rate (default: the config\'s, tiny 1e-3, else 2e-4)' },
   'lr-d': { type: 'string', help: 'the discriminator\'s learning rate (default: --lr)' },
   recipe: { type: 'string', default: DEFAULT_DCGAN_RECIPE, help: `${Object.keys(DCGAN_RECIPES).join(' | ')}: paper is Radford et al.'s DCGAN; see docs/RECIPES.md` },
   upsample: { type: 'string', help: 'transposed | nearest: how the generator doubles its map (default: the recipe\'s)' },
@@ -27,6 +27,9 @@ export const TRAIN_DCGAN_FLAGS: Flags = {
   loss: { type: 'string', help: 'bce | hinge (default: the recipe\'s)' },
   ema: { type: 'string', help: 'decay of the generator average samples come from, 0 = none (default: the recipe\'s)' },
   betas: { type: 'string', help: 'Adam\'s betas for both nets, as 0.5,0.999 (default: the recipe\'s)' },
+  nz: { type: 'string', help: 'length of the noise vector z (default: the config\'s, tiny 16)' },
+  ngf: { type: 'string', help: 'channels of the generator\'s last hidden layer, doubling towards z (default: the config\'s, tiny 16)' },
+  ndf: { type: 'string', help: 'channels of the discriminator\'s first layer, doubling towards the logit (default: the config\'s, tiny 8)' },
   seed: { type: 'string', default: '0', help: 'seeds weights, noise and data order' },
   out: { type: 'string', default: 'runs/dcgan', help: 'the run folder' },
   resume: { type: 'string', help: 'a checkpoint to continue from; flags given must agree with it' },
@@ -55,7 +58,7 @@ function runFlagValues(c: DcganTrainConfig): Record<string, string | number> {
   return {
     data: c.data, config: c.configName, batch: c.batch, lr: c.lr, 'lr-d': c.lrD ?? c.lr, seed: c.seed, channels: c.channels,
     recipe: c.recipe ?? 'paper', upsample: c.upsample ?? 'transposed', 'd-norm': c.discriminatorNorm ?? 'batch', loss: c.loss ?? 'bce', ema: c.emaDecay ?? 0,
-    betas: c.betas.join(','),
+    betas: c.betas.join(','), nz: c.latent, ngf: c.generatorWidth, ndf: c.discriminatorWidth,
   };
 }
 
@@ -80,6 +83,9 @@ async function configFromFlags(command: string, values: FlagValues): Promise<Dcg
     loss: values.loss === undefined ? undefined : choiceFlag(command, values, 'loss', ['bce', 'hinge'] as const),
     emaDecay: values.ema === undefined ? undefined : fractionFlag(command, values, 'ema'),
     betas: values.betas === undefined ? undefined : fractionPairFlag(command, values, 'betas'),
+    latent: values.nz === undefined ? undefined : intFlag(command, values, 'nz'),
+    generatorWidth: values.ngf === undefined ? undefined : intFlag(command, values, 'ngf'),
+    discriminatorWidth: values.ndf === undefined ? undefined : intFlag(command, values, 'ndf'),
   });
 }
 
@@ -97,7 +103,7 @@ function fineTuner(command: string, args: string[], values: FlagValues, asked: D
   try {
     const from = source.config;
     const given = (flag: string) => flagGiven(args, flag);
-    for (const flag of ['config', 'recipe', 'upsample', 'd-norm', 'loss', 'ema', 'betas']) {
+    for (const flag of ['config', 'nz', 'ngf', 'ndf', 'recipe', 'upsample', 'd-norm', 'loss', 'ema', 'betas']) {
       if (given(flag)) throw new Error(`${command}: --${flag} comes from --init's checkpoint (${path}); drop it`);
     }
     if (given('channels') && asked.channels !== from.channels) {
@@ -161,7 +167,7 @@ export async function trainDcgan(args: string[]): Promise<number> {
 
   const mode = progressMode(values);
   if (mode !== 'json') {
-    console.log(`wgrad: DCGAN '${config.configName}' (recipe ${config.recipe ?? 'paper'}) on ${dataset.name} (${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}), ` +
+    console.log(`wgrad: DCGAN '${config.configName}' (nz ${config.latent}, ngf ${config.generatorWidth}, ndf ${config.discriminatorWidth}; recipe ${config.recipe ?? 'paper'}) on ${dataset.name} (${dataset.count} images, ${config.imageSize}×${config.imageSize}×${config.channels}), ` +
       `batch ${config.batch}, ${wg.backendName()} backend, run folder ${out}` + (trainer.step ? `, resuming at step ${trainer.step}` : ''));
   }
   try {

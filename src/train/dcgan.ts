@@ -127,6 +127,8 @@ export function dcganTrainConfig(
     channels: 1 | 3; data: string; batch?: number; lr?: number; lrD?: number; seed?: number; samples?: number;
     recipe?: string; upsample?: GeneratorUpsample; discriminatorNorm?: DiscriminatorNorm; loss?: DcganLoss; emaDecay?: number;
     betas?: [number, number];
+    /** override the named size's widths (PyTorch's DCGAN example calls them nz, ngf and ndf) */
+    latent?: number; generatorWidth?: number; discriminatorWidth?: number;
   },
 ): DcganTrainConfig {
   const sizes = DCGAN_CONFIGS[name as DcganConfigName];
@@ -136,6 +138,9 @@ export function dcganTrainConfig(
   if (!recipe) throw new Error(`dcgan: unknown recipe '${recipeName}'; valid: ${Object.keys(DCGAN_RECIPES).join(', ')}`);
   const config: DcganTrainConfig = {
     ...sizes,
+    latent: options.latent ?? sizes.latent,
+    generatorWidth: options.generatorWidth ?? sizes.generatorWidth,
+    discriminatorWidth: options.discriminatorWidth ?? sizes.discriminatorWidth,
     upsample: options.upsample ?? recipe.upsample,
     discriminatorNorm: options.discriminatorNorm ?? recipe.discriminatorNorm,
     loss: options.loss ?? recipe.loss,
@@ -368,6 +373,10 @@ export interface DcganSetup extends ModelSetup {
   loss?: DcganLoss;
   emaDecay?: number;
   betas?: [number, number];
+  /** the named size's widths, overridden (nz, ngf and ndf in PyTorch's DCGAN example) */
+  latent?: number;
+  generatorWidth?: number;
+  discriminatorWidth?: number;
 }
 
 /** `changes` without the fields it leaves out, so they do not override the config's. */
