@@ -4,19 +4,27 @@
 // compose into the same training step, not only the same ops. Both
 // recipes: the paper's (transposed convs, BCE) and each variant (the
 // generator's weight average, nearest upsampling + 3×3 convs, the hinge
-// loss, a spectrally normalized discriminator).
+// loss, a spectrally normalized discriminator), and the default recipe with
+// each other discriminator norm (per-image layer norm, none).
 import { it, expect } from 'vitest';
 import * as wg from '../src/node/index';
-import { DCGAN_RECIPES, DcganTrainer, dcganTrainConfig, type DcganRecipeName, type DcganTrainConfig } from '../src/train/dcgan';
+import { DCGAN_RECIPES, DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, type DcganSetup, type DcganTrainConfig } from '../src/train/dcgan';
 import { normalArray } from '../src/random';
 
-function microConfig(recipe: DcganRecipeName): DcganTrainConfig {
-  return { ...dcganTrainConfig('tiny', { channels: 1, data: 'shapes', batch: 4, seed: 1, samples: 4, recipe }), latent: 8, generatorWidth: 4, discriminatorWidth: 4 };
+type Choices = Pick<DcganSetup, 'recipe' | 'discriminatorNorm'>;
+
+function microConfig(choices: Choices): DcganTrainConfig {
+  return { ...dcganTrainConfig('tiny', { channels: 1, data: 'shapes', batch: 4, seed: 1, samples: 4, ...choices }), latent: 8, generatorWidth: 4, discriminatorWidth: 4 };
 }
 
-async function twoSteps(backend: 'cpu' | 'webgpu', images: Float32Array, recipe: DcganRecipeName) {
+const CASES: Array<[string, Choices]> = [
+  ...Object.keys(DCGAN_RECIPES).map((recipe): [string, Choices] => [`recipe ${recipe}`, { recipe }]),
+  ...(['layer', 'none'] as const).map((norm): [string, Choices] => [`${DEFAULT_DCGAN_RECIPE}, --d-norm ${norm}`, { discriminatorNorm: norm }]),
+];
+
+async function twoSteps(backend: 'cpu' | 'webgpu', images: Float32Array, choices: Choices) {
   await wg.init({ backend });
-  const trainer = new DcganTrainer(microConfig(recipe));
+  const trainer = new DcganTrainer(microConfig(choices));
   const x = wg.tensor(images, [4, 1, 32, 32]);
   const losses: number[] = [];
   for (let i = 0; i < 2; i++) {
@@ -37,21 +45,21 @@ function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
   return worst;
 }
 
-it.each(Object.keys(DCGAN_RECIPES) as DcganRecipeName[])('two DCGAN steps (recipe %s) on WebGPU match the CPU reference: losses and every weight of both nets and the average', async (recipe) => {
+it.each(CASES)('two DCGAN steps (%s) on WebGPU match the CPU reference: losses and every weight of both nets and the average', async (name, choices) => {
   // the same images for every recipe, whichever test ran before: on other
   // inputs a pre-activation within roundoff of a ReLU or hinge kink can
   // take the two backends to different sides of it, and Adam's first,
   // sign-like steps carry that difference (up to lr) into the weights
   wg.seed(11);
   const images = normalArray(4 * 32 * 32).map((v) => Math.tanh(v));
-  const cpu = await twoSteps('cpu', images, recipe);
-  const gpu = await twoSteps('webgpu', images, recipe);
+  const cpu = await twoSteps('cpu', images, choices);
+  const gpu = await twoSteps('webgpu', images, choices);
   const errors = {
     generator: maxAbsDiff(gpu.generator, cpu.generator),
     discriminator: maxAbsDiff(gpu.discriminator, cpu.discriminator),
     average: maxAbsDiff(gpu.average, cpu.average),
   };
-  console.log(`${recipe}: losses (lossD, lossG per step) WebGPU ${gpu.losses.map((v) => v.toFixed(6)).join(' ')}, CPU ${cpu.losses.map((v) => v.toFixed(6)).join(' ')}; ` +
+  console.log(`${name}: losses (lossD, lossG per step) WebGPU ${gpu.losses.map((v) => v.toFixed(6)).join(' ')}, CPU ${cpu.losses.map((v) => v.toFixed(6)).join(' ')}; ` +
     `after 2 steps, max abs difference: generator ${errors.generator.toExponential(2)}, discriminator ${errors.discriminator.toExponential(2)}, ` +
     `sampling generator ${errors.average.toExponential(2)}`);
   gpu.losses.forEach((v, i) => expect(Math.abs(v - cpu.losses[i])).toBeLessThan(1e-4));

@@ -86,6 +86,34 @@ describe('DCGAN models', () => {
 });
 
 describe('DCGAN recipes', () => {
+  it("the discriminator's 'layer' and 'none' norms judge each image on its own; 'batch' judges it against its batch", async () => {
+    const base = { imageSize: 32 as const, channels: 1 as const, latent: 5, generatorWidth: 2, discriminatorWidth: 4 };
+    const images = wg.randn([3, 1, 32, 32]);
+    for (const discriminatorNorm of ['layer', 'none', 'batch'] as const) {
+      const D = new Discriminator({ ...base, discriminatorNorm });
+      const kinds = D.net.children().map((m) => m.constructor.name);
+      expect(kinds.filter((k) => k === 'GroupNorm')).toHaveLength(discriminatorNorm === 'layer' ? 2 : 0);
+      expect(kinds.filter((k) => k === 'BatchNorm2d')).toHaveLength(discriminatorNorm === 'batch' ? 2 : 0);
+      // with no norm the inner convs keep a bias (zero at the start); with a norm its shift replaces it
+      const inner = D.net.children().filter((m) => m.constructor.name === 'Conv2d').slice(1, -1) as Array<{ bias: wg.Tensor | null }>;
+      for (const conv of inner) {
+        expect(conv.bias !== null).toBe(discriminatorNorm === 'none');
+        if (conv.bias) expect(Math.max(...(await conv.bias.toArray()).map(Math.abs))).toBe(0);
+      }
+      // image 0 beside image 1, then beside image 2
+      const [withOne, withTwo] = await Promise.all([[0, 1], [0, 2]].map((rows) => wg.scope(() => {
+        const pair = wg.concat(rows.map((r) => images.slice(0, r, r + 1)), 0);
+        return D.forward(pair);
+      }).toArray()));
+      if (discriminatorNorm === 'batch') expect(Math.abs(withOne[0] - withTwo[0])).toBeGreaterThan(1e-3);
+      else expect(Math.abs(withOne[0] - withTwo[0])).toBeLessThan(1e-6);
+      D.dispose();
+    }
+    images.dispose();
+    expect(() => new Discriminator({ ...base, discriminatorNorm: 'instance' as 'layer' }))
+      .toThrow(/discriminatorNorm must be one of batch, spectral, layer, none, got "instance"/);
+  });
+
   it("'nearest' doubles the map with upsampling and 3×3 convs, no transposed conv past the first layer", () => {
     for (const imageSize of [32, 64] as const) {
       const config = { imageSize, channels: 1 as const, latent: 5, generatorWidth: 2, discriminatorWidth: 2, upsample: 'nearest' as const };

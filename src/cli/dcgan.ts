@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import * as wg from '../node/index';
 import { Loader, describeDataset } from '../data/dataset';
 import { openDataset } from '../node/image-folder';
+import { DISCRIMINATOR_NORMS } from '../models/dcgan';
 import { DCGAN_MODEL, DCGAN_RECIPES, DEFAULT_DCGAN_RECIPE, type DcganTrainConfig, type DcganTrainer } from '../train/dcgan';
 import { encodeGif, encodePng, imageGrid } from '../io/picture';
 import { checkFinite } from '../train/checkpoint';
@@ -23,7 +24,7 @@ export const TRAIN_DCGAN_FLAGS: Flags = {
   'lr-d': { type: 'string', help: 'the discriminator\'s learning rate (default: --lr)' },
   recipe: { type: 'string', default: DEFAULT_DCGAN_RECIPE, help: `${Object.keys(DCGAN_RECIPES).join(' | ')}: paper is Radford et al.'s DCGAN; see docs/RECIPES.md` },
   upsample: { type: 'string', help: 'transposed | nearest: how the generator doubles its map (default: the recipe\'s)' },
-  'd-norm': { type: 'string', help: 'batch | spectral: the discriminator\'s normalization (default: the recipe\'s)' },
+  'd-norm': { type: 'string', help: `${DISCRIMINATOR_NORMS.join(' | ')}: the discriminator's normalization (layer: per image, GroupNorm with one group) (default: the recipe's)` },
   loss: { type: 'string', help: 'bce | hinge (default: the recipe\'s)' },
   ema: { type: 'string', help: 'decay of the generator average samples come from, 0 = none (default: the recipe\'s)' },
   betas: { type: 'string', help: 'Adam\'s betas for both nets, as 0.5,0.999 (default: the recipe\'s)' },
@@ -79,7 +80,7 @@ async function configFromFlags(command: string, values: FlagValues): Promise<Dcg
     seed: intFlag(command, values, 'seed', 0),
     recipe: choiceFlag(command, values, 'recipe', Object.keys(DCGAN_RECIPES)),
     upsample: values.upsample === undefined ? undefined : choiceFlag(command, values, 'upsample', ['transposed', 'nearest'] as const),
-    discriminatorNorm: values['d-norm'] === undefined ? undefined : choiceFlag(command, values, 'd-norm', ['batch', 'spectral'] as const),
+    discriminatorNorm: values['d-norm'] === undefined ? undefined : choiceFlag(command, values, 'd-norm', DISCRIMINATOR_NORMS),
     loss: values.loss === undefined ? undefined : choiceFlag(command, values, 'loss', ['bce', 'hinge'] as const),
     emaDecay: values.ema === undefined ? undefined : fractionFlag(command, values, 'ema'),
     betas: values.betas === undefined ? undefined : fractionPairFlag(command, values, 'betas'),

@@ -27,9 +27,15 @@
 // discriminator's conv weights by its largest singular value instead of
 // batch-normalizing: no batch statistics mix the real and fake batches,
 // and a discriminator that wins still passes the generator gradients.
+// discriminatorNorm 'layer' normalizes each image's features on its own
+// (GroupNorm with one group: LayerNorm over C, H, W with a per-channel
+// scale and shift, as WGAN-GP's critic does): batchnorm run on a batch of
+// fakes alone subtracts the batch's mean feature, so a flaw every fake
+// shares is invisible to the layers after it; per image, it is not.
+// 'none' has no normalization in the discriminator at all.
 import type { Tensor } from '../tensor';
 import { Module, Sequential } from '../nn/module';
-import { BatchNorm2d, Conv2d, ConvTranspose2d, LeakyReLU, ReLU, Tanh, Upsample, spectralNorm } from '../nn/layers';
+import { BatchNorm2d, Conv2d, ConvTranspose2d, GroupNorm, LeakyReLU, ReLU, Tanh, Upsample, spectralNorm } from '../nn/layers';
 import * as init from '../nn/init';
 
 export interface DcganConfig {
@@ -44,12 +50,13 @@ export interface DcganConfig {
   discriminatorWidth: number;
   /** how the generator doubles its map: the paper's k4 s2 transposed conv, or nearest upsampling + 3×3 conv (default 'transposed') */
   upsample?: GeneratorUpsample;
-  /** the discriminator's normalization: the paper's batchnorm, or spectral norm on every conv and no batchnorm (default 'batch') */
+  /** the discriminator's normalization: the paper's batchnorm, spectral norm on every conv, per-image layer norm, or none (default 'batch') */
   discriminatorNorm?: DiscriminatorNorm;
 }
 
 export type GeneratorUpsample = 'transposed' | 'nearest';
-export type DiscriminatorNorm = 'batch' | 'spectral';
+export const DISCRIMINATOR_NORMS = ['batch', 'spectral', 'layer', 'none'] as const;
+export type DiscriminatorNorm = (typeof DISCRIMINATOR_NORMS)[number];
 
 /**
  * Named sizes: tiny for SwiftShader (CPU WebGPU), small and base for real
@@ -76,8 +83,8 @@ export function checkDcganConfig(config: DcganConfig): void {
   if (config.upsample !== undefined && config.upsample !== 'transposed' && config.upsample !== 'nearest') {
     problems.push(`upsample must be 'transposed' or 'nearest', got ${JSON.stringify(config.upsample)}`);
   }
-  if (config.discriminatorNorm !== undefined && config.discriminatorNorm !== 'batch' && config.discriminatorNorm !== 'spectral') {
-    problems.push(`discriminatorNorm must be 'batch' or 'spectral', got ${JSON.stringify(config.discriminatorNorm)}`);
+  if (config.discriminatorNorm !== undefined && !DISCRIMINATOR_NORMS.includes(config.discriminatorNorm)) {
+    problems.push(`discriminatorNorm must be one of ${DISCRIMINATOR_NORMS.join(', ')}, got ${JSON.stringify(config.discriminatorNorm)}`);
   }
   if (problems.length) throw new Error(`DCGAN config: ${problems.join('; ')}`);
 }
@@ -146,23 +153,22 @@ export class Discriminator extends Module {
       new Conv2d(config.channels, width, 4, { stride: 2, padding: 1, bias: false }),
       new LeakyReLU(0.2),
     ];
-    const spectral = config.discriminatorNorm === 'spectral';
+    const norm = config.discriminatorNorm ?? 'batch';
+    const spectral = norm === 'spectral';
+    // the norm after each inner conv; a conv with none keeps its bias
+    const normFor = (channels: number): Module[] =>
+      norm === 'batch' ? [new BatchNorm2d(channels)] : norm === 'layer' ? [new GroupNorm(1, channels)] : [];
     for (let s = 1; s < stages; s++) {
-      const conv = new Conv2d(width, width * 2, 4, { stride: 2, padding: 1, bias: spectral });
-      layers.push(...(spectral ? [conv] : [conv, new BatchNorm2d(width * 2)]), new LeakyReLU(0.2));
+      const after = normFor(width * 2);
+      const conv = new Conv2d(width, width * 2, 4, { stride: 2, padding: 1, bias: after.length === 0 });
+      layers.push(conv, ...after, new LeakyReLU(0.2));
       width *= 2;
     }
     layers.push(new Conv2d(width, 1, 4, { stride: 1, padding: 0, bias: false }));
     this.net = new Sequential(...layers);
     initDcganWeights(this);
-    if (spectral) {
-      for (const m of this.net.children()) {
-        if (m instanceof Conv2d) {
-          spectralNorm(m);
-          if (m.bias) init.zeros(m.bias);
-        }
-      }
-    }
+    for (const m of this.net.children()) if (m instanceof Conv2d && m.bias) init.zeros(m.bias);
+    if (spectral) for (const m of this.net.children()) if (m instanceof Conv2d) spectralNorm(m);
   }
 
   /** images [n, channels, imageSize, imageSize] → logits [n] (real > 0 > fake) */
