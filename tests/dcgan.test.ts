@@ -11,6 +11,7 @@ import * as wg from '../src/node/index';
 import { slerpRows } from '../src/random';
 import { Loader, openDataset, type Dataset } from '../src/data/dataset';
 import { Discriminator, Generator } from '../src/models/dcgan';
+import { Conv2d } from '../src/nn/layers';
 import {
   DEFAULT_DCGAN_RECIPE, DcganTrainer, dcganTrainConfig, dcganTrainable, discriminatorLoss, generatorLoss, type DcganTrainConfig,
 } from '../src/train/dcgan';
@@ -95,7 +96,7 @@ describe('DCGAN recipes', () => {
       expect(kinds.filter((k) => k === 'GroupNorm')).toHaveLength(discriminatorNorm === 'layer' ? 2 : 0);
       expect(kinds.filter((k) => k === 'BatchNorm2d')).toHaveLength(discriminatorNorm === 'batch' ? 2 : 0);
       // with no norm the inner convs keep a bias (zero at the start); with a norm its shift replaces it
-      const inner = D.net.children().filter((m) => m.constructor.name === 'Conv2d').slice(1, -1) as Array<{ bias: wg.Tensor | null }>;
+      const inner = D.net.children().filter((m) => m instanceof Conv2d).slice(1, -1);
       for (const conv of inner) {
         expect(conv.bias !== null).toBe(discriminatorNorm === 'none');
         if (conv.bias) expect(Math.max(...(await conv.bias.toArray()).map(Math.abs))).toBe(0);

@@ -22,7 +22,7 @@ interface Entry {
   file: string;
   command: string;
   /** generators: the recorded score */
-  eval?: { n: number; seed: number; backend?: string; frechet: number; classEntropy: number };
+  eval?: { n: number; seed: number; backend?: string; guidance?: number; frechet: number; classEntropy: number };
   /** classifiers: the recorded held-out accuracy */
   testAccuracy?: number;
 }
@@ -56,7 +56,8 @@ describe('pretrained/', () => {
       // scored on the backend the manifest names (the CPU reference for the generators: 3–5× faster than SwiftShader
       // for these small nets, and the same figures to the recorded digits)
       const backend = entry.eval!.backend ? ['--backend', entry.eval!.backend] : [];
-      const r = wgrad(['eval', '--ckpt', join(folder, entry.file), '--n', String(entry.eval!.n), '--seed', String(entry.eval!.seed), ...backend, '--json']);
+      const guidance = entry.eval!.guidance === undefined ? [] : ['--guidance', String(entry.eval!.guidance)];
+      const r = wgrad(['eval', '--ckpt', join(folder, entry.file), '--n', String(entry.eval!.n), '--seed', String(entry.eval!.seed), ...backend, ...guidance, '--json']);
       expect(r.stderr).toBe('');
       const score = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
       console.log(`${name}: Fréchet ${score.frechet.toFixed(2)} (recorded ${entry.eval!.frechet}), class entropy ${score.marginalEntropy.toFixed(3)} (recorded ${entry.eval!.classEntropy})`);
@@ -90,6 +91,21 @@ describe('using the pretrained models', () => {
       expect(decodePng(readFileSync(out)).width).toBeGreaterThan(32);
     }
     expect(wgrad(['sample', 'dcgan', '--pretrained', 'cats']).stderr).toMatch(/no pretrained dcgan 'cats'; shipped: shapes, mnist/);
+  });
+
+  it('wgrad eval --guidance scores the class-conditional diffusion model guided as asked, and is refused for any other model, naming the flag', () => {
+    const diffusion = join(folder, 'diffusion-mnist.safetensors');
+    const score = (guidance: string) => {
+      const r = wgrad(['eval', '--ckpt', diffusion, '--n', '10', '--guidance', guidance, '--backend', 'webgpu', '--json']);
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { guidance: number; frechet: number };
+    };
+    const [plain, guided] = [score('1'), score('3')];
+    expect([plain.guidance, guided.guidance]).toEqual([1, 3]);
+    expect(guided.frechet).not.toBeCloseTo(plain.frechet, 3); // other samples, so another distance
+    expect(wgrad(['eval', '--ckpt', join(folder, 'dcgan-shapes.safetensors'), '--guidance', '2']).stderr)
+      .toMatch(/--guidance applies to class-conditional diffusion checkpoints; .*dcgan-shapes\.safetensors is a 'dcgan' checkpoint/);
+    expect(wgrad(['eval', '--ckpt', diffusion, '--guidance', '-1']).stderr).toMatch(/--guidance must be a number ≥ 0, got '-1'/);
   });
 
   it('fine-tunes the shapes GAN on a folder of images (wgrad train dcgan --init pretrained:shapes)', () => {

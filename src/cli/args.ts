@@ -79,6 +79,14 @@ export function positiveFlag(command: string, values: FlagValues, name: string):
   return n;
 }
 
+/** The flag as a finite number ≥ 0. */
+export function nonNegativeFlag(command: string, values: FlagValues, name: string): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !DECIMAL.test(raw) || !Number.isFinite(n) || n < 0) throw new Error(`${command}: --${name} must be a number ≥ 0, got '${raw}'`);
+  return n;
+}
+
 /** The flag as a number in [0, 1). */
 export function fractionFlag(command: string, values: FlagValues, name: string): number {
   const raw = values[name];

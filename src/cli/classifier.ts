@@ -12,9 +12,10 @@ import { CLASSIFIER_MODEL, classifierFileInfo, loadClassifier, saveClassifier, t
 import { qualityScore } from '../train/score';
 import { checkpointInfo } from '../train/checkpoint';
 import { generativeModels, modelOf } from '../train/models';
-import type { ImageBatch } from '../train/model-description';
+import type { GenerateOptions, ImageBatch } from '../train/model-description';
+import { DEFAULT_GUIDANCE } from '../models/diffusion';
 import { defaultClassifier } from './pretrained';
-import { choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
+import { choiceFlag, intFlag, nonNegativeFlag, parseFlags, positiveFlag, stringFlag, type Flags } from './args';
 import { progressMode, startProgress } from './progress';
 
 const DEFAULTS = CLASSIFIER_MODEL.sizes.default;
@@ -39,6 +40,7 @@ export const EVAL_FLAGS: Flags = {
   classifier: { type: 'string', help: 'a classifier from `wgrad train classifier` (default: the shipped one for the checkpoint\'s data: shapes, mnist)' },
   n: { type: 'string', default: '1000', help: 'generated and real images to compare' },
   seed: { type: 'string', default: '0', help: 'seeds the generated samples' },
+  guidance: { type: 'string', help: `class-conditional diffusion: the sampler's classifier-free guidance scale (default ${DEFAULT_GUIDANCE}, as wgrad sample diffusion)` },
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
   json: { type: 'boolean', help: 'print the score as JSON' },
 };
@@ -87,7 +89,7 @@ export async function trainClassifierCommand(args: string[]): Promise<number> {
  * wgrad.model): the generate of the model's description, or null for a
  * kind that draws none.
  */
-export function evalGenerator(kind: string): ((bytes: Uint8Array, source: string, n: number, seed: number) => Promise<ImageBatch>) | null {
+export function evalGenerator(kind: string): ((bytes: Uint8Array, source: string, n: number, seed: number, options?: GenerateOptions) => Promise<ImageBatch>) | null {
   return modelOf(kind)?.generate ?? null;
 }
 
@@ -109,6 +111,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const ckptPath = stringFlag(command, values, 'ckpt');
   const n = intFlag(command, values, 'n', 2);
   const seed = intFlag(command, values, 'seed', 0);
+  const guidance = values.guidance === undefined ? undefined : nonNegativeFlag(command, values, 'guidance');
   const backend = choiceFlag(command, values, 'backend', ['auto', 'webgpu', 'cpu'] as const);
   if (!existsSync(ckptPath)) throw new Error(`${command}: no file at ${ckptPath}`);
   const ckptBytes = readInput(ckptPath, 'checkpoint');
@@ -120,13 +123,18 @@ export async function evalCommand(args: string[]): Promise<number> {
   if (!existsSync(classifierPath)) throw new Error(`${command}: no file at ${classifierPath}`);
   const generate = evalGenerator(kind);
   if (!generate) throw new Error(`${command}: ${ckptPath} is a '${kind}' checkpoint; eval scores ${generativeModels().map((m) => m.kind).join(', ')}`);
+  const classes = Number((ckptInfo.config as { classes?: unknown } | null)?.classes ?? 0);
+  const conditional = kind === 'diffusion' && classes > 0;
+  if (guidance !== undefined && !conditional) {
+    throw new Error(`${command}: --guidance applies to class-conditional diffusion checkpoints; ${ckptPath} is ${kind === 'diffusion' ? 'an unconditional diffusion' : `a '${kind}'`} checkpoint`);
+  }
   const classifierBytes = readInput(classifierPath, 'checkpoint');
   const info = classifierFileInfo(classifierBytes, classifierPath);
   await wg.init({ backend });
 
   const classifier = loadClassifier(classifierBytes, classifierPath);
   try {
-    const generated = await generate(ckptBytes, ckptPath, n, seed);
+    const generated = await generate(ckptBytes, ckptPath, n, seed, { guidance });
     const [, c, s] = generated.shape;
     if (c !== info.config.channels) {
       throw new Error(`${command}: ${ckptPath} makes [${c}, ${s}, ${s}] images, ${classifierPath} takes [${info.config.channels}, ${info.config.size}, ${info.config.size}]`);
@@ -145,11 +153,13 @@ export async function evalCommand(args: string[]): Promise<number> {
     const realFloor = await qualityScore(classifier, trainImages, real, n);
     const testAccuracy = info.testAccuracy;
     if (values.json) {
-      console.log(JSON.stringify({ model: kind, checkpoint: ckptPath, classifier: classifierPath, testAccuracy, ...score, realVsReal: realFloor.frechet }));
+      const guided = conditional ? { guidance: guidance ?? DEFAULT_GUIDANCE } : {};
+      console.log(JSON.stringify({ model: kind, checkpoint: ckptPath, classifier: classifierPath, testAccuracy, ...guided, ...score, realVsReal: realFloor.frechet }));
       return 0;
     }
     const names = info.classNames ?? score.classHistogram.map((_, i) => String(i));
-    console.log(`${kind} ${ckptPath} against ${n} held-out ${info.data} images (classifier ${classifierPath}, test accuracy ${(100 * testAccuracy).toFixed(1)}%)`);
+    const sampler = conditional ? `, guidance ${guidance ?? DEFAULT_GUIDANCE}` : '';
+    console.log(`${kind} ${ckptPath} against ${n} held-out ${info.data} images (classifier ${classifierPath}, test accuracy ${(100 * testAccuracy).toFixed(1)}%${sampler})`);
     console.log(`Fréchet distance      ${score.frechet.toFixed(3)}   (real vs real: ${realFloor.frechet.toFixed(3)})`);
     console.log(`class entropy         ${score.marginalEntropy.toFixed(3)} nats of ${score.maxEntropy.toFixed(3)} possible (diversity: higher is better)`);
     console.log(`per-image entropy     ${score.meanEntropy.toFixed(3)} nats (confidence: lower is better)`);

@@ -6,10 +6,10 @@ import * as wg from '../node/index';
 import { Loader, describeDataset } from '../data/dataset';
 import { openDataset } from '../node/image-folder';
 import type { UNet } from '../models/unet';
-import { SCHEDULE_KINDS, sampleDdim, sampleDdpm, timestepInput, type SampleOptions, type SampleResult } from '../models/diffusion';
+import { DEFAULT_GUIDANCE, SCHEDULE_KINDS, sampleDdim, sampleDdpm, timestepInput, type SampleOptions, type SampleResult } from '../models/diffusion';
 import { DIFFUSION_MODEL, DiffusionTrainer, classRows, gridColumns, loadDenoiser } from '../train/diffusion';
 import { encodeGif, encodePng, imageGrid, type Picture } from '../io/picture';
-import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
+import { checkResumeFlags, choiceFlag, intFlag, nonNegativeFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
 import { checkFinite } from '../train/checkpoint';
 import { checkCountFits } from '../train/fits';
@@ -46,7 +46,7 @@ export const SAMPLE_DIFFUSION_FLAGS: Flags = {
   eta: { type: 'string', default: '0', help: 'DDIM noise: 0 deterministic, 1 as much as DDPM' },
   n: { type: 'string', default: '16', help: 'how many images (class-conditional: rounded up to a row per class)' },
   class: { type: 'string', default: 'rows', help: 'rows (a row per class) | none (unconditional) | K (all of class K)' },
-  guidance: { type: 'string', default: '1', help: 'classifier-free guidance scale (1: plain conditional)' },
+  guidance: { type: 'string', default: String(DEFAULT_GUIDANCE), help: 'classifier-free guidance scale (1: plain conditional)' },
   seed: { type: 'string', default: '0', help: 'seeds the noise' },
   out: { type: 'string', default: 'grid.png', help: 'the grid (PNG)' },
   strip: { type: 'string', help: 'a PNG of sample 0 at 8 evenly spaced steps, noise to image: x_t above, predicted x_0 below' },
@@ -56,16 +56,6 @@ export const SAMPLE_DIFFUSION_FLAGS: Flags = {
 
 const STRIP_FRAMES = 8;
 const GIF_MAX_FRAMES = 60;
-
-/** The flag as a finite number ≥ 0. */
-function nonNegativeFlag(command: string, values: FlagValues, name: string): number {
-  const raw = values[name];
-  const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new Error(`${command}: --${name} must be a number ≥ 0, got '${raw}'`);
-  }
-  return n;
-}
 
 /** The net on `n` images of zeros at timestep 0 (label 0 where it takes labels): sizes a pass for checkCountFits. */
 function unetOnZeros(net: UNet, n: number): void {

@@ -10,7 +10,7 @@ import { MAX_LATENT, MIN_LATENT, VAE_CONFIGS } from '../models/vae';
 import { VAE_MODEL, type VaeTrainConfig, type VaeTrainer } from '../train/vae';
 import { defaultInterpolationMode, interpolateLatents, latentMap, type InterpolationMode } from '../train/latent';
 import { encodeGif, encodePng, imageGrid, joinPictures } from '../io/picture';
-import { checkResumeFlags, choiceFlag, intFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
+import { checkResumeFlags, choiceFlag, intFlag, nonNegativeFlag, parseFlags, positiveFlag, stringFlag, type FlagValues, type Flags } from './args';
 import { checkpointPath, pretrainedFlag } from './pretrained';
 import { checkFinite } from '../train/checkpoint';
 import { checkCountFits, sampleInPieces } from '../train/fits';
@@ -70,16 +70,6 @@ export const INTERPOLATE_VAE_FLAGS: Flags = {
   out: { type: 'string', default: 'interpolation.gif', help: 'the GIF; a PNG strip goes beside it (.png)' },
   backend: { type: 'string', default: 'auto', help: 'auto | webgpu | cpu' },
 };
-
-/** The flag as a finite number ≥ 0. */
-function nonNegativeFlag(command: string, values: FlagValues, name: string): number {
-  const raw = values[name];
-  const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new Error(`${command}: --${name} must be a number ≥ 0, got '${raw}'`);
-  }
-  return n;
-}
 
 /** `wgrad latent-map vae ...`: the model name comes first; the rest are flags. */
 function afterModelName(command: string, args: string[]): string[] {

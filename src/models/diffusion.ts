@@ -274,6 +274,15 @@ export function ddimStep(
   return update(denoiser, xt, t, features, conditioning, noise, [Math.sqrt(abPrev) - k * Math.sqrt(ab), k, sigma]);
 }
 
+/**
+ * The classifier-free guidance scale `wgrad sample diffusion` and `wgrad
+ * eval` use for a class-conditional model unless told: 1, plain
+ * conditional sampling, as the sampler functions. Guidance makes each
+ * sample a clearer member of its class at the cost of variety (the shipped
+ * MNIST model at 2: Fréchet distance 14.7 → 29.7 at n 100).
+ */
+export const DEFAULT_GUIDANCE = 1;
+
 export interface SampleOptions {
   /** how many images */
   n: number;

@@ -16,10 +16,10 @@ import { seed, uniformArray } from '../random';
 import { Adam, emaDecayAt, emaUpdate } from '../nn/optim';
 import { UNET_CONFIGS, UNet, checkUnetConfig, type UnetConfig, type UnetConfigName } from '../models/unet';
 import {
-  NoiseSchedule, SCHEDULE_KINDS, diffusionLoss, sampleDdim, type Denoiser, type SampleResult, type ScheduleKind,
+  DEFAULT_GUIDANCE, NoiseSchedule, SCHEDULE_KINDS, diffusionLoss, sampleDdim, type Denoiser, type SampleResult, type ScheduleKind,
 } from '../models/diffusion';
 import { MAX_FIXED_SAMPLES, readCheckpoint, restoreTrainer, writeCheckpoint } from './checkpoint';
-import { trainableOf, type GenerativeModelDescription, type ModelSetup } from './model-description';
+import { trainableOf, type GenerateOptions, type GenerativeModelDescription, type ModelSetup } from './model-description';
 import type { Loader } from '../data/dataset';
 import type { Trainable } from './run';
 
@@ -308,18 +308,23 @@ const EVAL_CHUNK = 256;
 /**
  * n images from a checkpoint's EMA weights for `wgrad eval`: DDIM (50
  * steps, η = 0); a class-conditional net gets the classes in turn, so the
- * samples are as balanced as the real test images they are scored against.
+ * samples are as balanced as the real test images they are scored against,
+ * guided as `wgrad sample diffusion` guides them unless told.
  */
-async function generateForEval(bytes: Uint8Array, source: string, n: number, seed: number): Promise<{ data: Float32Array; shape: number[] }> {
+async function generateForEval(bytes: Uint8Array, source: string, n: number, seed: number, options: GenerateOptions = {}): Promise<{ data: Float32Array; shape: number[] }> {
   const denoiser = loadDenoiser(bytes, source);
   try {
     const { channels, imageSize, classes, timesteps } = denoiser.config;
+    if (options.guidance !== undefined && classes === 0) {
+      throw new Error(`diffusion: guidance needs a class-conditional model; ${source} is unconditional`);
+    }
+    const guidance = classes > 0 ? options.guidance ?? DEFAULT_GUIDANCE : 1;
     const imageLength = channels * imageSize * imageSize;
     const data = new Float32Array(n * imageLength);
     for (let start = 0; start < n; start += EVAL_CHUNK) {
       const count = Math.min(EVAL_CHUNK, n - start);
       const labels = classes > 0 ? Array.from({ length: count }, (_, i) => (start + i) % classes) : null;
-      const chunk = await sampleDdim(denoiser, { n: count, steps: Math.min(EVAL_STEPS, timesteps), eta: 0, seed: seed + start, labels });
+      const chunk = await sampleDdim(denoiser, { n: count, steps: Math.min(EVAL_STEPS, timesteps), eta: 0, seed: seed + start, labels, guidance });
       data.set(chunk.data, start * imageLength);
     }
     return { data, shape: [n, channels, imageSize, imageSize] };

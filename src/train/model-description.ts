@@ -56,6 +56,12 @@ export interface ModelSetup {
   samples?: number;
 }
 
+/** How `generate` draws, where a model has a choice. */
+export interface GenerateOptions {
+  /** a class-conditional diffusion model's classifier-free guidance scale (default: its sampler's default) */
+  guidance?: number;
+}
+
 /** What a run trains on: the batches, and held-out images for models that report held-out metrics (the VAE). */
 export interface TrainingData {
   loader: Loader;
@@ -113,7 +119,7 @@ export interface ModelDescription<
   /** The sample grid from the run's fixed noise (generative models). */
   sample?(trainer: T): Promise<ImageBatch>;
   /** n images from a checkpoint, drawn for `seed` (what `wgrad eval` scores). */
-  generate?(bytes: Uint8Array, source: string, n: number, seed: number): Promise<ImageBatch>;
+  generate?(bytes: Uint8Array, source: string, n: number, seed: number, options?: GenerateOptions): Promise<ImageBatch>;
   /** A new run from a trained model's weights with some of its config changed (fine-tuning). */
   fineTune?(source: T, changes: FineTuneChanges): T;
 }
