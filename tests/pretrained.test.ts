@@ -96,7 +96,7 @@ describe('using the pretrained models', () => {
   it('wgrad eval --guidance scores the class-conditional diffusion model guided as asked, and is refused for any other model, naming the flag', () => {
     const diffusion = join(folder, 'diffusion-mnist.safetensors');
     const score = (guidance: string) => {
-      const r = wgrad(['eval', '--ckpt', diffusion, '--n', '10', '--guidance', guidance, '--backend', 'webgpu', '--json']);
+      const r = wgrad(['eval', '--ckpt', diffusion, '--n', '4', '--guidance', guidance, '--backend', 'cpu', '--json']);
       expect(r.stderr).toBe('');
       return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { guidance: number; frechet: number };
     };
