@@ -48,11 +48,8 @@ function noAdapterHelp(): string {
   return 'Dawn found no GPU adapter: install or update the GPU driver.';
 }
 
-/**
- * Dawn's GPU object, with an adapter behind it: SwiftShader's when it is the
- * only Vulkan driver, or when the drivers found give none.
- */
-export const dawnGpu: GpuProvider = async () => {
+/** Dawn's GPU object, with an adapter behind it: SwiftShader's when it is the only Vulkan driver, or when the drivers found give none. */
+async function dawnWithAdapter(): Promise<GPU> {
   const dawn = await loadDawn();
   // Dawn's GPUBufferUsage, GPUShaderStage, ... constants, as a browser has them.
   Object.assign(globalThis, dawn.globals);
@@ -67,4 +64,11 @@ export const dawnGpu: GpuProvider = async () => {
     if (await retry.requestAdapter()) return retry;
   }
   throw new NoWebGpuError(`WebGPU unavailable. ${noAdapterHelp()}`);
-};
+}
+
+/**
+ * Node's GPU provider. Dawn's binding polls from setImmediate while a
+ * promise of its is pending, so it says so: on a CPU adapter the backend
+ * then naps before each readback (backend/webgpu/read-pacer.ts).
+ */
+export const dawnGpu: GpuProvider = Object.assign(dawnWithAdapter, { pollsWhileWaiting: true });

@@ -6,6 +6,7 @@
 import { BindGroupCache } from './bindgroups';
 import { BufferPool } from './buffers';
 import { PipelineCache, type Overrides } from './pipelines';
+import type { ReadPacer } from './read-pacer';
 import { UniformRing, type ParamValues } from './uniforms';
 
 const MAX_GROUPS = 65535;
@@ -68,11 +69,16 @@ export class GpuContext {
    */
   readonly unwritten: GPUBuffer;
 
+  /** Commands recorded (dispatches and copies) when the last readback settled: what a new one waits for is the rest. */
+  private settled = 0;
+
   constructor(
     // Dawn's instance: were it garbage-collected, the device would die with it.
     readonly gpu: GPU,
     readonly device: GPUDevice,
     readonly adapterInfo: GPUAdapterInfo,
+    /** Naps before a readback's mapAsync where the host polls while it waits (read-pacer.ts); null: map at once. */
+    readonly pacer: ReadPacer | null = null,
   ) {
     this.maxGroupsPerAxis = device.limits.maxComputeWorkgroupsPerDimension;
     this.pipelines = new PipelineCache(device);
@@ -207,14 +213,19 @@ export class GpuContext {
     const staging = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
     this.stagingMade++;
     this.endPass().copyBufferToBuffer(buffer, offset, staging, 0, bytes);
+    const recorded = this.dispatches + this.copies;
     this.flush();
     const lost = this.device.lost.then((info) => {
       throw new Error(`WebGPU device was lost (${info.reason}) while reading back: ${info.message || 'no message'}`);
     });
     lost.catch(() => {}); // only the race below cares; a later loss is not an unhandled rejection
+    const map = () => staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+    const mapped = this.pacer ? this.pacer.wait(recorded - this.settled, map) : map();
+    mapped.catch(() => {}); // lost may win the race; the buffer is destroyed below either way
     try {
-      await Promise.race([staging.mapAsync(0x0001 /* GPUMapMode.READ */), lost]);
+      await Promise.race([mapped, lost]);
       this.check();
+      this.settled = Math.max(this.settled, recorded);
       return new Float32Array(staging.getMappedRange().slice(0));
     } finally {
       staging.destroy();

@@ -8,7 +8,16 @@
  * (navigator.gpu in a browser, Dawn's in Node). It throws a NoWebGpuError,
  * saying why in words a user can act on, when the host has none.
  */
-export type GpuProvider = () => Promise<GPU>;
+export interface GpuProvider {
+  (): Promise<GPU>;
+  /**
+   * The host learns that GPU work has finished by polling on its main
+   * thread while a promise of the GPU's is pending (Dawn's Node binding):
+   * on a CPU adapter a readback then naps first, so the polling does not
+   * take the cores the work runs on (read-pacer.ts).
+   */
+  pollsWhileWaiting?: boolean;
+}
 
 export interface GpuHandle {
   /** Held for the device's lifetime: in Node, Dawn's instance must outlive its device. */

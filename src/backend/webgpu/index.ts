@@ -10,6 +10,7 @@ import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvC
 import { GpuContext, gridFor } from './context';
 import type { Overrides } from './pipelines';
 import { requestGpu, softwareAdapter, type GpuProvider } from './device';
+import { ReadPacer } from './read-pacer';
 import { shaderConstant } from './shaders';
 import { Tuner, sameChoice, type TuneChoice, type TuneJob } from './tune';
 import { checkStorageFits, contiguousStrides, shapeSize, type StorageLimit } from '../../shape';
@@ -112,7 +113,8 @@ export class WebGpuBackend implements Backend {
   /** 'default' limits: WebGPU's defaults, not the adapter's own, as the weakest adapter would give. */
   static async create(limits: 'adapter' | 'default' = 'adapter', provider?: GpuProvider): Promise<WebGpuBackend> {
     const { gpu, adapter, device } = await requestGpu(limits, provider);
-    const backend = new WebGpuBackend(new GpuContext(gpu, device, adapter.info), limits);
+    const pacer = provider?.pollsWhileWaiting && softwareAdapter(adapter.info) ? new ReadPacer() : null;
+    const backend = new WebGpuBackend(new GpuContext(gpu, device, adapter.info, pacer), limits);
     backend.subgroups = await backend.subgroupsUsable();
     return backend;
   }
