@@ -7,7 +7,7 @@ import * as wg from '../src/node';
 import { getBackend, withBackend } from '../src/runtime';
 import type { Activation, ConvGeometry, MatmulArgs, NormGeometry, Storage } from '../src/backend/backend';
 import type { WebGpuBackend } from '../src/backend/webgpu';
-import { convCandidates, tableConvChoice, type ConvMode } from '../src/backend/webgpu/conv';
+import { convCandidates, planConv, tableConvChoice, type ConvMode } from '../src/backend/webgpu/conv';
 import type { TuneChoice, TuneStore } from '../src/backend/webgpu/tune';
 import { WGRAD_VERSION } from '../src/version';
 import { readFileSync } from 'node:fs';
@@ -153,6 +153,23 @@ describe('every tuning candidate computes what the CPU reference does', () => {
     // the transposed conv of DCGAN64's G2 at batch 2: stride phases of 32 rows, 32 columns
     expect(tableConvChoice('inputGrad', geometry(2, 32, 64, 8, 4, 2, 1), 'cpu')).toEqual({ tile: 'direct' });
     expect(tableConvChoice('inputGrad', geometry(16, 32, 64, 8, 4, 2, 1), 'cpu')).toEqual({ tile: 'direct-tall' });
+  });
+
+  it('a register-block tile shrinks its workgroup to a GEMM smaller than it; a slab tile keeps its shape', () => {
+    // DCGAN's first discriminator layer's weight gradient: 8 rows (out channels) × 16 columns (taps),
+    // where the flat tile (8 × 4 threads of 4 × 8) spans 16 × 64
+    const d1 = geometry(16, 1, 8, 32, 4, 2, 1);
+    const flat = planConv('weightGrad', d1, { tile: 'direct-flat', target: 256 });
+    expect([flat.overrides.WG_X, flat.overrides.WG_Y]).toEqual([2, 2]);
+    expect(flat.groups.slice(0, 2)).toEqual([1, 1]);
+    // the generator's 32→16 transposed conv's weight gradient: 32 rows × 256 columns in the 64 × 32 square block
+    const g3 = geometry(16, 16, 32, 16, 4, 2, 1);
+    const square = planConv('weightGrad', g3, { tile: 'direct', target: 256 });
+    expect([square.overrides.WG_X, square.overrides.WG_Y]).toEqual([4, 4]);
+    expect(square.groups.slice(0, 2)).toEqual([8, 1]);
+    // a GEMM larger than the tile: unchanged
+    expect(planConv('forward', g3, { tile: 'direct' }).overrides).toMatchObject({ WG_X: 4, WG_Y: 8 });
+    expect(planConv('weightGrad', d1, { tile: 'flat', target: 256 }).overrides).toMatchObject({ WG_X: 16, WG_Y: 2 });
   });
 
   const MATMULS: Array<[string, MatmulArgs]> = [

@@ -33,6 +33,11 @@
 //   64→64: direct 73.8–80.6 (wide: 206.1)
 // and the tiny DCGAN's training step 722 → 218 ms. There m ≤ 16 →
 // direct-flat, n ≤ 4 → direct-narrow, n ≤ 32 → direct-tall, else direct.
+// A register-block tile then shrinks its workgroup to a GEMM smaller than
+// it (fitted, below): the tiny DCGAN's step 262–295 → 202–233 ms, three
+// runs each alternating (stop 24, a slower VM than the numbers above).
+//   wgrad of D's 1→8: m 8, n 16 in direct-flat's 16 × 64 block: 2 × 2 threads, not 8 × 4
+//   wgrad of G's 32→16: m 32, n 256 in direct's 64 × 32 block: 4 × 4 threads, not 4 × 8
 // This table is the default and the tuner's first
 // candidate: on any adapter `wgrad tune` (or WGRAD_TUNE=on) times every
 // tile, conv2d_thin for narrow GEMMs and other split-K targets per shape,
@@ -221,6 +226,22 @@ export function convCandidates(mode: ConvMode, geo: ConvGeometry, subgroups = fa
   return all.filter((choice, i) => all.findIndex((c) => c.tile === choice.tile && c.target === choice.target && c.sum === choice.sum) === i);
 }
 
+/**
+ * A register-block tile shrunk to the GEMM: a thread whose rows or columns
+ * all lie past it would still walk all of k for results thrown away (on a
+ * CPU adapter every thread costs its work: a weight gradient of 8 output
+ * channels by 16 in the flat tile's 16 × 64 block computed 8 times what it
+ * kept). The slab tiles keep their shape: their threads also load the slabs.
+ */
+function fitted(tile: ConvTile, m: number, n: number): ConvTile {
+  if (!tile.RV) return tile;
+  return {
+    ...tile,
+    WG_Y: Math.min(tile.WG_Y, Math.ceil(m / (4 * tile.RV))),
+    WG_X: Math.min(tile.WG_X, Math.ceil(n / (4 * (tile.CV ?? 1)))),
+  };
+}
+
 /** How to run `mode` for `geo`: the table's choice, or `choice` (the tuner's, or the benchmark's tile sweep). */
 export function planConv(mode: ConvMode, geo: ConvGeometry, choice: ConvChoice = tableConvChoice(mode, geo)): ConvPlan {
   const cg = geo.inChannels / geo.groups;
@@ -245,11 +266,11 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, choice: ConvChoice =
     if (thin) {
       return { entry: 'conv2d_thin', overrides: { MODE: modeNumber, WG: THIN_THREADS }, params, groups: [thinGroups, 1, geo.groups * layers], rowAxis: 0, splits: 1, total };
     }
-    const tile = CONV_TILES[choice.tile as ConvTileName];
+    const tile = fitted(CONV_TILES[choice.tile as ConvTileName], mLargest, n);
     const groups: [number, number, number] = [Math.ceil(n / tileCols(tile)), Math.ceil(mLargest / tileRows(tile)), geo.groups * layers];
     return { entry: entryOf(tile), overrides: overridesOf(tile, modeNumber, geo), params, groups, rowAxis: 1, splits: 1, total };
   }
-  const tile = CONV_TILES[choice.tile as ConvTileName];
+  const tile = fitted(CONV_TILES[choice.tile as ConvTileName], m, n);
   const blocks = Math.ceil(n / tileCols(tile)) * Math.ceil(m / tileRows(tile)) * geo.groups;
   let splits = 1;
   if (mode === 'weightGrad') {
