@@ -110,9 +110,11 @@ export type DcganStepMetrics = {
  * 2e-4 a width-8 generator was still gray after 300 steps on MNIST while
  * the discriminator won; tiny at 1e-3 draws white discs and grids on black
  * by step 200 on shapes. Batch 8 learned visibly worse than 16. tiny's
- * 1400 steps fit `npm start`'s six minutes on SwiftShader (0.2 s a step,
- * 0.245 s with the batches drawn, samples and checkpoints); the default
- * recipe's Fréchet distance falls to about 50 by then (docs/RECIPES.md).
+ * 1400 steps took `npm start` 4 m 49 s to 6 m 23 s of training on
+ * SwiftShader with 2 cores, as fast as the VM was (0.19–0.24 s a step;
+ * 0.27 s on the slower one with the batches drawn, samples and
+ * checkpoints); the default recipe's Fréchet distance falls to about 36
+ * by then (docs/RECIPES.md).
  */
 export const DCGAN_RUNS: Record<DcganConfigName, { batch: number; lr: number; steps: number }> = {
   tiny: { batch: 16, lr: 1e-3, steps: 1400 },
