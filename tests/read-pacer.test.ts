@@ -18,7 +18,7 @@ function fakeHost() {
     },
   };
   /** A wait on work submitted now: the map resolves when the work is done, or at once if it already is. */
-  const readback = (pacer: ReadPacer, work: number) => {
+  const readback = (pacer: ReadPacer, work: string) => {
     const submitted = host.t;
     return pacer.wait(work, async () => {
       host.t = Math.max(host.t, submitted + host.workMs);
@@ -33,24 +33,24 @@ describe('ReadPacer, on a fake clock', () => {
     const { host, clock, readback } = fakeHost();
     const pacer = new ReadPacer(clock);
     host.workMs = 100;
-    expect(await readback(pacer, 120)).toBe(120);
+    expect(await readback(pacer, 'work 120')).toBe('work 120');
     expect(host.slept).toEqual([]);
-    expect(pacer.expected(120)).toBe(100);
-    await readback(pacer, 120);
+    expect(pacer.expected('work 120')).toBe(100);
+    await readback(pacer, 'work 120');
     expect(host.slept).toEqual([85]);
-    expect(pacer.expected(120)).toBe(100);
+    expect(pacer.expected('work 120')).toBe(100);
   });
 
   it('learns a shorter wait when the work was done before the nap ended, and a longer one when it was not', async () => {
     const { host, clock, readback } = fakeHost();
     const pacer = new ReadPacer(clock);
     host.workMs = 100;
-    await readback(pacer, 7);
+    await readback(pacer, 'work 7');
     host.workMs = 40;   // the same work got faster
     const naps: number[] = [];
     for (let i = 0; i < 12; i++) {
       host.slept = [];
-      await readback(pacer, 7);
+      await readback(pacer, 'work 7');
       naps.push(host.slept[0] ?? 0);
     }
     expect(naps[0]).toBe(85);
@@ -59,27 +59,27 @@ describe('ReadPacer, on a fake clock', () => {
     expect(naps.at(-1)).toBeGreaterThanOrEqual(0.85 * 40 - 1e-9);
     expect(naps.at(-1)).toBeLessThanOrEqual(40);
     host.workMs = 200;  // slower again: the poll after the nap finds it out
-    await readback(pacer, 7);
-    expect(pacer.expected(7)).toBe(200);
+    await readback(pacer, 'work 7');
+    expect(pacer.expected('work 7')).toBe(200);
   });
 
   it('keeps its learning per amount of work, and never naps for waits too short for a timer', async () => {
     const { host, clock, readback } = fakeHost();
     const pacer = new ReadPacer(clock);
     host.workMs = 100;
-    await readback(pacer, 50);
+    await readback(pacer, 'work 50');
     host.workMs = 2;
-    for (let i = 0; i < 3; i++) await readback(pacer, 0);
+    for (let i = 0; i < 3; i++) await readback(pacer, 'work 0');
     expect(host.slept).toEqual([]);
-    expect(pacer.expected(0)).toBe(2);
-    expect(pacer.expected(50)).toBe(100);
+    expect(pacer.expected('work 0')).toBe(2);
+    expect(pacer.expected('work 50')).toBe(100);
   });
 
   it('passes a failed map on and learns nothing from it', async () => {
     const { clock } = fakeHost();
     const pacer = new ReadPacer(clock);
-    await expect(pacer.wait(3, async () => { throw new Error('mapAsync: the buffer was destroyed'); })).rejects.toThrow(/destroyed/);
-    expect(pacer.expected(3)).toBe(0);
+    await expect(pacer.wait('work 3', async () => { throw new Error('mapAsync: the buffer was destroyed'); })).rejects.toThrow(/destroyed/);
+    expect(pacer.expected('work 3')).toBe(0);
   });
 });
 

@@ -69,8 +69,10 @@ export class GpuContext {
    */
   readonly unwritten: GPUBuffer;
 
-  /** Commands recorded (dispatches and copies) when the last readback settled: what a new one waits for is the rest. */
-  private settled = 0;
+  /** Workgroups dispatched so far: with the dispatches and copies, how much work a readback waits for. */
+  private workgroups = 0;
+  /** Those counts when the last readback settled: what a new one waits for is the rest. */
+  private settled = { commands: 0, workgroups: 0 };
 
   constructor(
     // Dawn's instance: were it garbage-collected, the device would die with it.
@@ -142,6 +144,7 @@ export class GpuContext {
     pass.setBindGroup(0, bindGroup, [offset]);
     pass.dispatchWorkgroups(spec.groups[0], spec.groups[1], spec.groups[2]);
     this.dispatches++;
+    this.workgroups += spec.groups[0] * spec.groups[1] * spec.groups[2];
     if (++this.pending >= this.flushEvery) this.flush();
   }
 
@@ -213,19 +216,20 @@ export class GpuContext {
     const staging = this.device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
     this.stagingMade++;
     this.endPass().copyBufferToBuffer(buffer, offset, staging, 0, bytes);
-    const recorded = this.dispatches + this.copies;
+    const recorded = { commands: this.dispatches + this.copies, workgroups: this.workgroups };
     this.flush();
     const lost = this.device.lost.then((info) => {
       throw new Error(`WebGPU device was lost (${info.reason}) while reading back: ${info.message || 'no message'}`);
     });
     lost.catch(() => {}); // only the race below cares; a later loss is not an unhandled rejection
     const map = () => staging.mapAsync(0x0001 /* GPUMapMode.READ */);
-    const mapped = this.pacer ? this.pacer.wait(recorded - this.settled, map) : map();
+    const pending = `${recorded.commands - this.settled.commands} commands, ${recorded.workgroups - this.settled.workgroups} workgroups`;
+    const mapped = this.pacer ? this.pacer.wait(pending, map) : map();
     mapped.catch(() => {}); // lost may win the race; the buffer is destroyed below either way
     try {
       await Promise.race([mapped, lost]);
       this.check();
-      this.settled = Math.max(this.settled, recorded);
+      if (recorded.commands > this.settled.commands) this.settled = recorded;
       return new Float32Array(staging.getMappedRange().slice(0));
     } finally {
       staging.destroy();

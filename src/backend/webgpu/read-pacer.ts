@@ -12,10 +12,11 @@
 // So a readback first naps (setTimeout, which leaves the event loop
 // blocked in the OS) for most of the time the same work took last time,
 // and only then starts the mapAsync and its polling. "The same work" is
-// keyed by how many commands were recorded since the last readback
-// settled: a training loop submits the same commands every step, and a
-// run of back-to-back reads (a checkpoint's tensors) has none pending, so
-// it never naps.
+// keyed by how many commands and workgroups were recorded since the last
+// readback settled: a training loop submits the same ones every step, a
+// matmul of another size has another key (no nap until it is known), and
+// a run of back-to-back reads (a checkpoint's tensors) has none pending,
+// so it never naps.
 
 /** The share of the learned wait spent asleep; the rest is polled, so a step that got faster is seen. */
 const NAP_SHARE = 0.85;
@@ -40,12 +41,12 @@ const realClock: PacerClock = {
 
 export class ReadPacer {
   /** Milliseconds from submit to the readback resolving, per amount of work pending. */
-  private readonly learned = new Map<number, number>();
+  private readonly learned = new Map<string, number>();
 
   constructor(private readonly clock: PacerClock = realClock) {}
 
   /** Naps for most of `work`'s learned wait, then runs `map` (the readback's mapAsync) and learns how long it all took. */
-  async wait<T>(work: number, map: () => Promise<T>): Promise<T> {
+  async wait<T>(work: string, map: () => Promise<T>): Promise<T> {
     const started = this.clock.now();
     const nap = NAP_SHARE * (this.learned.get(work) ?? 0);
     const napped = nap >= MIN_NAP_MS;
@@ -60,7 +61,7 @@ export class ReadPacer {
   }
 
   /** The wait learned for `work`, in ms (0 when none): for tests. */
-  expected(work: number): number {
+  expected(work: string): number {
     return this.learned.get(work) ?? 0;
   }
 }
