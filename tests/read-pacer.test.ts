@@ -29,22 +29,25 @@ function fakeHost() {
 }
 
 describe('ReadPacer, on a fake clock', () => {
-  it('polls the first time, then naps for 85% of what the same work took', async () => {
+  it('polls until two waits of the same work agree, then naps for 85% of the shorter', async () => {
     const { host, clock, readback } = fakeHost();
     const pacer = new ReadPacer(clock);
     host.workMs = 100;
     expect(await readback(pacer, 'work 120')).toBe('work 120');
-    expect(host.slept).toEqual([]);
-    expect(pacer.expected('work 120')).toBe(100);
+    expect(pacer.expected('work 120')).toBe(0);
+    host.workMs = 90;
     await readback(pacer, 'work 120');
-    expect(host.slept).toEqual([85]);
-    expect(pacer.expected('work 120')).toBe(100);
+    expect(host.slept).toEqual([]);
+    expect(pacer.expected('work 120')).toBe(90);
+    await readback(pacer, 'work 120');
+    expect(host.slept).toEqual([0.85 * 90]);
   });
 
-  it('learns a shorter wait when the work was done before the nap ended, and a longer one when it was not', async () => {
+  it('learns a shorter wait when the work was done before the nap ended, and stops napping when it was far from done', async () => {
     const { host, clock, readback } = fakeHost();
     const pacer = new ReadPacer(clock);
     host.workMs = 100;
+    await readback(pacer, 'work 7');
     await readback(pacer, 'work 7');
     host.workMs = 40;   // the same work got faster
     const naps: number[] = [];
@@ -58,15 +61,28 @@ describe('ReadPacer, on a fake clock', () => {
     // it settles at 85% of the new 40 ms, never sleeping past the work for long
     expect(naps.at(-1)).toBeGreaterThanOrEqual(0.85 * 40 - 1e-9);
     expect(naps.at(-1)).toBeLessThanOrEqual(40);
-    host.workMs = 200;  // slower again: the poll after the nap finds it out
+    host.workMs = 200;  // 5× slower: the poll after the nap finds it out, and the two waits disagree
+    await readback(pacer, 'work 7');
+    expect(pacer.expected('work 7')).toBe(0);
     await readback(pacer, 'work 7');
     expect(pacer.expected('work 7')).toBe(200);
+  });
+
+  it('never naps on a key whose waits disagree: different work sharing a key, or a first use that compiled its pipelines', async () => {
+    const { host, clock, readback } = fakeHost();
+    const pacer = new ReadPacer(clock);
+    for (let i = 0; i < 6; i++) {
+      host.workMs = i % 2 ? 2 : 300;
+      await readback(pacer, 'one dispatch, 64 workgroups');
+    }
+    expect(host.slept).toEqual([]);
   });
 
   it('keeps its learning per amount of work, and never naps for waits too short for a timer', async () => {
     const { host, clock, readback } = fakeHost();
     const pacer = new ReadPacer(clock);
     host.workMs = 100;
+    await readback(pacer, 'work 50');
     await readback(pacer, 'work 50');
     host.workMs = 2;
     for (let i = 0; i < 3; i++) await readback(pacer, 'work 0');

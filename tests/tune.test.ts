@@ -155,7 +155,7 @@ describe('every tuning candidate computes what the CPU reference does', () => {
     expect(tableConvChoice('inputGrad', geometry(16, 32, 64, 8, 4, 2, 1), 'cpu')).toEqual({ tile: 'direct-tall' });
   });
 
-  it('a register-block tile shrinks its workgroup to a GEMM smaller than it; a slab tile keeps its shape', () => {
+  it('a weight gradient\'s register-block tile shrinks its workgroup to a GEMM smaller than it; other modes and slab tiles keep their shape', () => {
     // DCGAN's first discriminator layer's weight gradient: 8 rows (out channels) × 16 columns (taps),
     // where the flat tile (8 × 4 threads of 4 × 8) spans 16 × 64
     const d1 = geometry(16, 1, 8, 32, 4, 2, 1);
@@ -167,8 +167,11 @@ describe('every tuning candidate computes what the CPU reference does', () => {
     const square = planConv('weightGrad', g3, { tile: 'direct', target: 256 });
     expect([square.overrides.WG_X, square.overrides.WG_Y]).toEqual([4, 4]);
     expect(square.groups.slice(0, 2)).toEqual([8, 1]);
-    // a GEMM larger than the tile: unchanged
+    // rounded up to a power of two: 3 → 4 row threads (m 24, 8 rows each)
+    expect(planConv('weightGrad', geometry(16, 16, 24, 16, 4, 2, 1), { tile: 'direct', target: 256 }).overrides).toMatchObject({ WG_X: 4, WG_Y: 4 });
+    // a GEMM larger than the tile, another mode, a slab tile: unchanged
     expect(planConv('forward', g3, { tile: 'direct' }).overrides).toMatchObject({ WG_X: 4, WG_Y: 8 });
+    expect(planConv('forward', geometry(1, 1, 8, 4, 4, 2, 1), { tile: 'direct-flat' }).overrides).toMatchObject({ WG_X: 8, WG_Y: 4 });
     expect(planConv('weightGrad', d1, { tile: 'flat', target: 256 }).overrides).toMatchObject({ WG_X: 16, WG_Y: 2 });
   });
 

@@ -33,9 +33,10 @@
 //   64→64: direct 73.8–80.6 (wide: 206.1)
 // and the tiny DCGAN's training step 722 → 218 ms. There m ≤ 16 →
 // direct-flat, n ≤ 4 → direct-narrow, n ≤ 32 → direct-tall, else direct.
-// A register-block tile then shrinks its workgroup to a GEMM smaller than
-// it (fitted, below): the tiny DCGAN's step 262–295 → 202–233 ms, three
-// runs each alternating (stop 24, a slower VM than the numbers above).
+// A weight gradient's register-block tile then shrinks its workgroup to a
+// GEMM smaller than it (fitted, below): the tiny DCGAN's step 262–295 →
+// 202–233 ms, three runs each alternating (stop 24, a slower VM than the
+// numbers above).
 //   wgrad of D's 1→8: m 8, n 16 in direct-flat's 16 × 64 block: 2 × 2 threads, not 8 × 4
 //   wgrad of G's 32→16: m 32, n 256 in direct's 64 × 32 block: 4 × 4 threads, not 4 × 8
 // This table is the default and the tuner's first
@@ -227,18 +228,23 @@ export function convCandidates(mode: ConvMode, geo: ConvGeometry, subgroups = fa
 }
 
 /**
- * A register-block tile shrunk to the GEMM: a thread whose rows or columns
- * all lie past it would still walk all of k for results thrown away (on a
- * CPU adapter every thread costs its work: a weight gradient of 8 output
- * channels by 16 in the flat tile's 16 × 64 block computed 8 times what it
- * kept). The slab tiles keep their shape: their threads also load the slabs.
+ * A weight gradient's register-block tile shrunk to the GEMM: a thread whose
+ * rows or columns all lie past it would still walk all of k (the batch's
+ * pixels) for results thrown away. On a CPU adapter every thread costs its
+ * work: D's first weight gradient (8 out channels × 16 taps) in the flat
+ * tile's 16 × 64 block computed 8 times what it kept. Workgroups round up
+ * to powers of two, so few new pipelines are compiled (a compile costs
+ * about 0.6 s on SwiftShader: fitted exactly, and in every mode, the
+ * suite's op-by-op files took twice as long). The slab tiles keep their
+ * shape: their threads also load the slabs.
  */
 function fitted(tile: ConvTile, m: number, n: number): ConvTile {
   if (!tile.RV) return tile;
+  const threads = (length: number, perThread: number) => 2 ** Math.ceil(Math.log2(Math.ceil(length / perThread)));
   return {
     ...tile,
-    WG_Y: Math.min(tile.WG_Y, Math.ceil(m / (4 * tile.RV))),
-    WG_X: Math.min(tile.WG_X, Math.ceil(n / (4 * (tile.CV ?? 1)))),
+    WG_Y: Math.min(tile.WG_Y, threads(m, 4 * tile.RV)),
+    WG_X: Math.min(tile.WG_X, threads(n, 4 * (tile.CV ?? 1))),
   };
 }
 
@@ -266,11 +272,12 @@ export function planConv(mode: ConvMode, geo: ConvGeometry, choice: ConvChoice =
     if (thin) {
       return { entry: 'conv2d_thin', overrides: { MODE: modeNumber, WG: THIN_THREADS }, params, groups: [thinGroups, 1, geo.groups * layers], rowAxis: 0, splits: 1, total };
     }
-    const tile = fitted(CONV_TILES[choice.tile as ConvTileName], mLargest, n);
+    const tile = CONV_TILES[choice.tile as ConvTileName];
     const groups: [number, number, number] = [Math.ceil(n / tileCols(tile)), Math.ceil(mLargest / tileRows(tile)), geo.groups * layers];
     return { entry: entryOf(tile), overrides: overridesOf(tile, modeNumber, geo), params, groups, rowAxis: 1, splits: 1, total };
   }
-  const tile = fitted(CONV_TILES[choice.tile as ConvTileName], m, n);
+  const table = CONV_TILES[choice.tile as ConvTileName];
+  const tile = mode === 'weightGrad' ? fitted(table, m, n) : table;
   const blocks = Math.ceil(n / tileCols(tile)) * Math.ceil(m / tileRows(tile)) * geo.groups;
   let splits = 1;
   if (mode === 'weightGrad') {

@@ -14,9 +14,12 @@
 // and only then starts the mapAsync and its polling. "The same work" is
 // keyed by how many commands and workgroups were recorded since the last
 // readback settled: a training loop submits the same ones every step, a
-// matmul of another size has another key (no nap until it is known), and
-// a run of back-to-back reads (a checkpoint's tensors) has none pending,
-// so it never naps.
+// matmul of another size has another key, and a run of back-to-back reads
+// (a checkpoint's tensors) has none pending, so it never naps. A key is
+// trusted only once its last two waits agree: different work can share a
+// key (two ops of one dispatch each and as many workgroups), and a
+// pipeline's first use also pays for compiling it; napping on such a key
+// made the test suite's op-by-op files up to 2× slower.
 
 /** The share of the learned wait spent asleep; the rest is polled, so a step that got faster is seen. */
 const NAP_SHARE = 0.85;
@@ -26,6 +29,8 @@ const MIN_NAP_MS = 4;
 const PROMPT_MS = 1;
 /** ... and then the wait learned shrinks by this much, until polling is needed again. */
 const SHRINK = 0.9;
+/** Two waits agree when neither is more than this many times the other. */
+const AGREE = 1.5;
 /** Keys remembered; past this the table starts over (a loop has a handful). */
 const MAX_KEYS = 256;
 
@@ -40,28 +45,32 @@ const realClock: PacerClock = {
 };
 
 export class ReadPacer {
-  /** Milliseconds from submit to the readback resolving, per amount of work pending. */
-  private readonly learned = new Map<string, number>();
+  /** The last two waits (ms from submit to the readback resolving) per amount of work pending, latest last. */
+  private readonly waits = new Map<string, number[]>();
 
   constructor(private readonly clock: PacerClock = realClock) {}
 
   /** Naps for most of `work`'s learned wait, then runs `map` (the readback's mapAsync) and learns how long it all took. */
   async wait<T>(work: string, map: () => Promise<T>): Promise<T> {
     const started = this.clock.now();
-    const nap = NAP_SHARE * (this.learned.get(work) ?? 0);
+    const nap = NAP_SHARE * this.expected(work);
     const napped = nap >= MIN_NAP_MS;
     if (napped) await this.clock.sleep(nap);
     const polled = this.clock.now();
     const result = await map();
     const done = this.clock.now();
     const took = done - started;
-    if (this.learned.size >= MAX_KEYS && !this.learned.has(work)) this.learned.clear();
-    this.learned.set(work, napped && done - polled < PROMPT_MS ? SHRINK * took : took);
+    if (this.waits.size >= MAX_KEYS && !this.waits.has(work)) this.waits.clear();
+    const last = this.waits.get(work)?.at(-1);
+    this.waits.set(work, [...(last === undefined ? [] : [last]), napped && done - polled < PROMPT_MS ? SHRINK * took : took]);
     return result;
   }
 
-  /** The wait learned for `work`, in ms (0 when none): for tests. */
+  /** The wait `work` is expected to take, in ms: the shorter of its last two if they agree, else 0 (not known). */
   expected(work: string): number {
-    return this.learned.get(work) ?? 0;
+    const [previous, latest] = this.waits.get(work) ?? [];
+    if (previous === undefined || latest === undefined) return 0;
+    const [shorter, longer] = previous < latest ? [previous, latest] : [latest, previous];
+    return longer <= AGREE * shorter ? shorter : 0;
   }
 }
