@@ -111,8 +111,8 @@ export type DcganStepMetrics = {
  * the discriminator won; tiny at 1e-3 draws white discs and grids on black
  * by step 200 on shapes. Batch 8 learned visibly worse than 16. tiny's
  * 1400 steps took `npm start` 4 m 49 s to 6 m 23 s of training on
- * SwiftShader with 2 cores, as fast as the VM was (0.19–0.24 s a step;
- * 0.27 s on the slower one with the batches drawn, samples and
+ * SwiftShader with 2 cores, as fast as the VM was (0.18–0.24 s a step;
+ * 0.27 s in the slowest hour with the batches drawn, samples and
  * checkpoints); the default recipe's Fréchet distance falls to about 36
  * by then (docs/RECIPES.md).
  */
