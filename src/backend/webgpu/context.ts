@@ -32,6 +32,18 @@ export function isRange(bound: GPUBuffer | GPUBufferBinding): bound is GPUBuffer
   return (bound as GPUBufferBinding).buffer !== undefined;
 }
 
+/**
+ * Threads of a workgroup along one side of a kernel's output: `threads`
+ * (the tile's), or for a side shorter than the tile the smallest power of
+ * two whose `perThread`-wide blocks still cover it. Powers of two keep the
+ * pipelines few (each workgroup size is its own compile).
+ */
+export function threadsToCover(length: number, threads: number, perThread: number): number {
+  let t = 1;
+  while (t < threads && t * perThread < length) t *= 2;
+  return t;
+}
+
 /** Workgroups for `count` work items of `perGroup` each, folded into a 2-D grid past `most` (65535) along x. */
 export function gridFor(count: number, perGroup: number, most = MAX_GROUPS): [number, number, number] {
   const groups = Math.max(1, Math.ceil(count / perGroup));

@@ -44,6 +44,7 @@
 // tile, conv2d_thin for narrow GEMMs and other split-K targets per shape,
 // and keeps the fastest (tune.ts; docs/TUNING.md has what it chose here).
 import type { ConvGeometry } from '../backend';
+import { threadsToCover } from './context';
 import type { Overrides } from './pipelines';
 
 export type ConvMode = 'forward' | 'inputGrad' | 'weightGrad';
@@ -233,19 +234,14 @@ export function convCandidates(mode: ConvMode, geo: ConvGeometry, subgroups = fa
  * pixels) for results thrown away. On a CPU adapter every thread costs its
  * work: D's first weight gradient (8 out channels × 16 taps) in the flat
  * tile's 16 × 64 block computed 8 times what it kept. Workgroups round up
- * to powers of two, so few new pipelines are compiled (a compile costs
+ * to powers of two (as matmul's), so few new pipelines are compiled (a compile costs
  * about 0.6 s on SwiftShader: fitted exactly, and in every mode, the
  * suite's op-by-op files took twice as long). The slab tiles keep their
  * shape: their threads also load the slabs.
  */
 function fitted(tile: ConvTile, m: number, n: number): ConvTile {
   if (!tile.RV) return tile;
-  const threads = (length: number, perThread: number) => 2 ** Math.ceil(Math.log2(Math.ceil(length / perThread)));
-  return {
-    ...tile,
-    WG_Y: Math.min(tile.WG_Y, threads(m, 4 * tile.RV)),
-    WG_X: Math.min(tile.WG_X, threads(n, 4 * (tile.CV ?? 1))),
-  };
+  return { ...tile, WG_Y: threadsToCover(m, tile.WG_Y, 4 * tile.RV), WG_X: threadsToCover(n, tile.WG_X, 4 * (tile.CV ?? 1)) };
 }
 
 /** How to run `mode` for `geo`: the table's choice, or `choice` (the tuner's, or the benchmark's tile sweep). */

@@ -7,7 +7,7 @@ import type {
 } from '../backend';
 import { checkDenoise, checkEpilogue, checkLossTarget, needsPreActivation, packOffsets } from '../backend';
 import { convCandidates, planConv, tableConvChoice, type AdapterKind, type ConvChoice, type ConvMode } from './conv';
-import { GpuContext, gridFor } from './context';
+import { GpuContext, gridFor, threadsToCover } from './context';
 import type { Overrides } from './pipelines';
 import { requestGpu, softwareAdapter, type GpuProvider } from './device';
 import { ReadPacer } from './read-pacer';
@@ -48,17 +48,6 @@ function activationNumber(activation: Activation | null): number {
 
 /** Rows up to this long are reduced by one thread each: a loop of ≤ 1024 adds is short on any GPU. */
 const SHORT_ROW = 1024;
-
-/**
- * Threads of a matmul workgroup along one side of the output: the shader's
- * default, or for a side shorter than the default tile the smallest power
- * of two whose `perThread`-wide blocks still cover it.
- */
-function matmulThreads(length: number, threads: number, perThread: number): number {
-  let t = 1;
-  while (t < threads && t * perThread < length) t *= 2;
-  return t;
-}
 
 /** matmul_direct's workgroup and register block (4·RV rows × 4·CV columns a thread), a CPU adapter's table. */
 const MATMUL_DIRECT = { WG_X: 4, WG_Y: 8, RV: 2, CV: 2 };
@@ -353,10 +342,10 @@ export class WebGpuBackend implements Backend {
     // (register blocks of 8 × 8, no workgroup memory; matmul.wgsl says why).
     const [tn, tm] = [shaderConstant('matmul', 'TN'), shaderConstant('matmul', 'TM')];
     const table: TuneChoice = this.adapterKind === 'cpu'
-      ? { WG_X: matmulThreads(n, MATMUL_DIRECT.WG_X, tn * MATMUL_DIRECT.CV), WG_Y: matmulThreads(m, MATMUL_DIRECT.WG_Y, tm * MATMUL_DIRECT.RV), RV: MATMUL_DIRECT.RV, CV: MATMUL_DIRECT.CV }
+      ? { WG_X: threadsToCover(n, MATMUL_DIRECT.WG_X, tn * MATMUL_DIRECT.CV), WG_Y: threadsToCover(m, MATMUL_DIRECT.WG_Y, tm * MATMUL_DIRECT.RV), RV: MATMUL_DIRECT.RV, CV: MATMUL_DIRECT.CV }
       : {
-        WG_X: matmulThreads(n, shaderConstant('matmul', 'WG_X'), tn),
-        WG_Y: matmulThreads(m, shaderConstant('matmul', 'WG_Y'), tm),
+        WG_X: threadsToCover(n, shaderConstant('matmul', 'WG_X'), tn),
+        WG_Y: threadsToCover(m, shaderConstant('matmul', 'WG_Y'), tm),
         TILE_K: shaderConstant('matmul', 'TILE_K'),
       };
     const shape = `b${batch} ${m}×${k}${args.transA ? 'ᵀ' : ''} · ${k}×${n}${args.transB ? 'ᵀ' : ''} strides ${args.aBatchStride},${args.bBatchStride}`;

@@ -21,7 +21,7 @@
 // pipeline's first use also pays for compiling it; napping on such a key
 // made the test suite's op-by-op files up to 2× slower.
 
-/** The share of the learned wait spent asleep; the rest is polled, so a step that got faster is seen. */
+/** The share of the learned wait spent asleep; the rest is polled, so a wait about as long as the last is not overslept. */
 const NAP_SHARE = 0.85;
 /** Naps shorter than this are not worth a timer (its slack is about a millisecond). */
 const MIN_NAP_MS = 4;
@@ -61,8 +61,8 @@ export class ReadPacer {
     const done = this.clock.now();
     const took = done - started;
     if (this.waits.size >= MAX_KEYS && !this.waits.has(work)) this.waits.clear();
-    const last = this.waits.get(work)?.at(-1);
-    this.waits.set(work, [...(last === undefined ? [] : [last]), napped && done - polled < PROMPT_MS ? SHRINK * took : took]);
+    const latest = napped && done - polled < PROMPT_MS ? SHRINK * took : took;
+    this.waits.set(work, [...(this.waits.get(work) ?? []).slice(-1), latest]);
     return result;
   }
 
